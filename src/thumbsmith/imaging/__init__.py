@@ -1,0 +1,1 @@
+"""The pure imaging core: bytes and specs in, renditions out. No storage, no network."""

@@ -1,0 +1,358 @@
+"""Every setting, defined once: name, type, default and description.
+
+Each field of :class:`Settings` is one setting. Its environment variable is
+``THUMBSMITH_<NAME>``; a TOML file (``--config``, ``$THUMBSMITH_CONFIG`` or
+``./thumbsmith.toml``) may set it too, with the environment winning over the file and
+the file over the default. ``thumbsmith config`` prints them all from this module, and
+``docs/settings.md`` is generated from it (``thumbsmith config --markdown``).
+
+A bad value stops start-up with a :class:`ConfigError` that names the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from thumbsmith.errors import ConfigError
+from thumbsmith.specs import DEFAULT_RENDITIONS, RenditionSpec, parse_renditions
+
+ENV_PREFIX = "THUMBSMITH_"
+CONFIG_ENV = "THUMBSMITH_CONFIG"
+DEFAULT_FILE = "thumbsmith.toml"
+
+Check = Callable[[Any], object]
+
+
+def setting(default: Any, help: str, *, group: str, check: Check | None = None) -> Any:
+    """Declare a setting. ``check`` raises ``ValueError`` with a reason for a bad value."""
+    return field(default=default, metadata={"help": help, "group": group, "check": check})
+
+
+def _between(low: float, high: float) -> Check:
+    def check(value: float) -> None:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+
+    return check
+
+
+_HEX_COLOUR = re.compile(r"^#?[0-9a-fA-F]{6}$")
+
+
+def _colour(value: str) -> None:
+    if not _HEX_COLOUR.match(value):
+        raise ValueError("must be a hex colour like '#ffffff'")
+
+
+def _template(value: str) -> None:
+    if "{key}" not in value:
+        raise ValueError("must contain '{key}' so that distinct sources never share a rendition")
+    unknown = set(re.findall(r"{([^}]*)}", value)) - {"rendition", "key", "ext", "bucket"}
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use rendition, key, ext")
+    if value.startswith("/"):
+        raise ValueError("must be a relative key, not start with '/'")
+
+
+def _bucket_template(value: str) -> None:
+    if not value or set(re.findall(r"{([^}]*)}", value)) - {"bucket"}:
+        raise ValueError("must be a bucket name, optionally with '{bucket}'")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- renditions -------------------------------------------------------------
+    renditions: str = setting(
+        DEFAULT_RENDITIONS,
+        "Renditions to make, as 'name=W' (a WxW box) or 'name=WxH'. Each fits inside its box, "
+        "keeps its aspect ratio and is never upscaled.",
+        group="renditions",
+        check=parse_renditions,
+    )
+    quality: int = setting(85, "JPEG quality (1-100).", group="renditions", check=_between(1, 100))
+    progressive: bool = setting(True, "Write progressive (interlaced) JPEGs.", group="renditions")
+    optimize: bool = setting(
+        True, "Optimise the JPEG Huffman tables (smaller files, same pixels).", group="renditions"
+    )
+    background: str = setting(
+        "#ffffff",
+        "Colour that transparent pixels are flattened onto, since JPEG has no alpha.",
+        group="renditions",
+        check=_colour,
+    )
+    strip_metadata: bool = setting(
+        True,
+        "Strip EXIF, GPS, XMP and IPTC from renditions. The pixels are converted to sRGB either "
+        "way, so no profile is needed to show them right.",
+        group="renditions",
+    )
+
+    # --- limits and decoders ---------------------------------------------------------
+    max_pixels: int = setting(
+        100_000_000,
+        "Largest source accepted, in pixels (width x height, summed over frames where the "
+        "format has several). Checked from the header before any decoding.",
+        group="limits",
+        check=_between(1, 2**40),
+    )
+    max_bytes: int = setting(
+        52_428_800,
+        "Largest source file accepted, in bytes (50 MiB).",
+        group="limits",
+        check=_between(1, 2**40),
+    )
+    max_frames: int = setting(
+        1000,
+        "Most frames (animation frames, TIFF pages) a source may declare. Only the first is "
+        "rendered.",
+        group="limits",
+        check=_between(1, 1_000_000),
+    )
+    decode_timeout: float = setting(
+        60.0,
+        "Seconds one image may take to decode and render before it fails as DecoderTimeout.",
+        group="limits",
+        check=_between(0.1, 3600),
+    )
+    eps_enabled: bool = setting(
+        True, "Accept EPS sources (rendered by Ghostscript in a sandbox).", group="limits"
+    )
+    ghostscript: str = setting(
+        "gs", "Ghostscript executable for EPS (a name on PATH or a path).", group="limits"
+    )
+    eps_timeout: float = setting(
+        20.0,
+        "Seconds Ghostscript may run for one EPS before it is killed.",
+        group="limits",
+        check=_between(0.1, 600),
+    )
+    eps_memory_mb: int = setting(
+        1024,
+        "Address-space limit for the Ghostscript process, in MiB.",
+        group="limits",
+        check=_between(64, 65536),
+    )
+    vips_concurrency: int = setting(
+        1,
+        "libvips worker threads per process. Parallelism comes from worker processes, so 1 is "
+        "fastest for throughput; 0 lets libvips use every core.",
+        group="limits",
+        check=_between(0, 256),
+    )
+
+    # --- buckets and keys ------------------------------------------------------------
+    prefix: str = setting(
+        "images/", "Only source keys under this prefix are processed.", group="keys"
+    )
+    output_bucket: str = setting(
+        "{bucket}-output",
+        "Bucket the renditions are written to; '{bucket}' is the source bucket.",
+        group="keys",
+        check=_bucket_template,
+    )
+    key_template: str = setting(
+        "{rendition}/{key}.{ext}",
+        "Key of each rendition. '{key}' is the whole source key, so distinct sources never "
+        "collide: images/cat.png -> large/images/cat.png.jpg.",
+        group="keys",
+        check=_template,
+    )
+    cache_control: str = setting(
+        "public, max-age=86400",
+        "Cache-Control written with each rendition.",
+        group="keys",
+    )
+
+    # --- running ----------------------------------------------------------------------
+    workers: int = setting(
+        0,
+        "Worker processes for backfill, watch and worker (0 = one per CPU core).",
+        group="running",
+        check=_between(0, 1024),
+    )
+    s3_endpoint_url: str = setting(
+        "",
+        "S3 endpoint (MinIO, R2, moto). Empty: boto3's own choice, which honours "
+        "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3.",
+        group="running",
+    )
+    sqs_endpoint_url: str = setting(
+        "",
+        "SQS endpoint. Empty: boto3's own choice, which honours AWS_ENDPOINT_URL_SQS.",
+        group="running",
+    )
+    retry_attempts: int = setting(
+        8,
+        "botocore attempts per S3/SQS call (adaptive retry mode) for throttling and 5xx.",
+        group="running",
+        check=_between(1, 50),
+    )
+    visibility_timeout: int = setting(
+        120,
+        "Worker: seconds a received message stays hidden; extended while the job runs.",
+        group="running",
+        check=_between(10, 43200),
+    )
+    poll_wait: int = setting(
+        20, "Worker: SQS long-poll wait, seconds.", group="running", check=_between(0, 20)
+    )
+    log_level: str = setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).", group="running")
+
+    # --- derived ----------------------------------------------------------------------
+    @cached_property
+    def specs(self) -> tuple[RenditionSpec, ...]:
+        return parse_renditions(self.renditions)
+
+    @property
+    def background_rgb(self) -> tuple[int, int, int]:
+        h = self.background.lstrip("#")
+        return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+    def source_of(self, name: str) -> str:
+        """Where a setting's value came from: 'default', 'env' or the file's path."""
+        sources: Mapping[str, str] = self.__dict__.get("_sources", {})
+        return sources.get(name, "default")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (validated like any other source)."""
+        merged = {f.name: getattr(self, f.name) for f in fields()}
+        merged.update(changes)
+        return _build(merged, {**self.__dict__.get("_sources", {}), **dict.fromkeys(changes, "code")})
+
+
+def fields() -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(Settings)
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
+    kind = type(f.default)
+    if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
+        return raw
+    if not isinstance(raw, str):
+        if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+            return float(raw)
+        raise ValueError(f"expected {kind.__name__}, got {type(raw).__name__}")
+    text = raw.strip()
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError("expected true or false")
+    if kind is int:
+        return int(text.replace("_", ""))
+    if kind is float:
+        return float(text)
+    return raw
+
+
+def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
+    parsed: dict[str, Any] = {}
+    for f in fields():
+        raw = values.get(f.name, f.default)
+        try:
+            value = _coerce(f, raw)
+            check = f.metadata["check"]
+            if check is not None:
+                check(value)
+        except (ValueError, ConfigError) as exc:
+            reason = exc.reason if isinstance(exc, ConfigError) else str(exc)
+            where = sources.get(f.name, "default")
+            raise ConfigError(
+                f"setting {f.name!r} ({env_name(f.name)}, from {where}) = {raw!r}: {reason}"
+            ) from None
+        parsed[f.name] = value
+    result = Settings(**parsed)
+    object.__setattr__(result, "_sources", dict(sources))
+    return result
+
+
+def load(
+    env: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults, then the TOML file, then ``THUMBSMITH_*`` variables, then ``overrides``."""
+    env = os.environ if env is None else env
+    names = {f.name for f in fields()}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    path = Path(config_file) if config_file else None
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    if path is None and Path(DEFAULT_FILE).is_file():
+        path = Path(DEFAULT_FILE)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {str(path)!r}: {exc}") from None
+        table = data.get("thumbsmith", data)
+        for key, value in table.items():
+            if key not in names:
+                raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
+            values[key], sources[key] = value, str(path)
+
+    for var, value in env.items():
+        if not var.startswith(ENV_PREFIX) or var == CONFIG_ENV:
+            continue
+        name = var[len(ENV_PREFIX) :].lower()
+        if name not in names:
+            raise ConfigError(f"environment variable {var}: unknown setting {name!r}")
+        values[name], sources[name] = value, "env"
+
+    for name, value in overrides.items():
+        if name not in names:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name], sources[name] = value, "command line"
+    return _build(values, sources)
+
+
+def describe(settings: Settings) -> list[dict[str, str]]:
+    """One row per setting, for ``thumbsmith config``."""
+    return [
+        {
+            "name": f.name,
+            "env": env_name(f.name),
+            "value": repr(getattr(settings, f.name)),
+            "default": repr(f.default),
+            "source": settings.source_of(f.name),
+            "group": f.metadata["group"],
+            "help": f.metadata["help"],
+        }
+        for f in fields()
+    ]
+
+
+def render_markdown() -> str:
+    """The settings reference (docs/settings.md), generated from this module."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated by `thumbsmith config --markdown` from `src/thumbsmith/settings.py`.",
+        "Each setting comes from its default, a TOML file (`--config`, `$THUMBSMITH_CONFIG` "
+        "or `./thumbsmith.toml`), or its environment variable, in rising priority.",
+        "",
+    ]
+    group = None
+    for row in describe(Settings()):
+        if row["group"] != group:
+            group = row["group"]
+            lines += [f"## {group}", "", "| setting | env | default | description |", "|---|---|---|---|"]
+        lines.append(f"| `{row['name']}` | `{row['env']}` | `{row['default']}` | {row['help']} |")
+    return "\n".join(lines) + "\n"
