@@ -225,7 +225,8 @@ class Settings:
         """A copy with some values changed (validated like any other source)."""
         merged = {f.name: getattr(self, f.name) for f in fields()}
         merged.update(changes)
-        return _build(merged, {**self.__dict__.get("_sources", {}), **dict.fromkeys(changes, "code")})
+        sources = {**self.__dict__.get("_sources", {}), **dict.fromkeys(changes, "code")}
+        return _build(merged, sources)
 
 
 def fields() -> tuple[dataclasses.Field[Any], ...]:
@@ -237,7 +238,7 @@ def env_name(name: str) -> str:
 
 
 def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
-    kind = type(f.default)
+    kind: type = type(f.default)
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw
     if not isinstance(raw, str):
@@ -352,7 +353,10 @@ def render_markdown() -> str:
     group = None
     for row in describe(Settings()):
         if row["group"] != group:
+            if group is not None:
+                lines.append("")
             group = row["group"]
-            lines += [f"## {group}", "", "| setting | env | default | description |", "|---|---|---|---|"]
+            lines += [f"## {group}", "", "| setting | env | default | description |"]
+            lines += ["|---|---|---|---|"]
         lines.append(f"| `{row['name']}` | `{row['env']}` | `{row['default']}` | {row['help']} |")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,163 @@
+"""One :class:`ObjectEvent` -> read, render, write; or delete on removal.
+
+Idempotent: every rendition records the source ETag and a fingerprint of the options
+that shaped it, and one that already matches the current source is not rewritten.
+S3 delivers events at least once and in any order, so the object is processed as it is
+*now* (HEAD first), not as the event describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from thumbsmith.errors import ImageTooLarge, ObjectNotFound, ThumbsmithError
+from thumbsmith.events import EventKind, ObjectEvent
+from thumbsmith.imaging.model import RenderOptions
+from thumbsmith.keys import KeyMapper
+from thumbsmith.settings import Settings
+from thumbsmith.storage import ObjectInfo, Store
+
+log = logging.getLogger("thumbsmith")
+
+META_SOURCE_ETAG = "thumbsmith-source-etag"
+META_SOURCE_KEY = "thumbsmith-source-key"
+META_FINGERPRINT = "thumbsmith-fingerprint"
+
+Status = Literal["written", "skipped", "deleted", "ignored"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What :meth:`Processor.process` did with one event."""
+
+    event: ObjectEvent
+    status: Status
+    reason: str = ""
+    written: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    bytes_in: int = 0
+    bytes_out: int = 0
+    ms: float = 0.0
+
+    def as_log(self) -> dict[str, object]:
+        return {
+            "object": self.event.uri,
+            "kind": self.event.kind.value,
+            "status": self.status,
+            "reason": self.reason,
+            "renditions": self.written or self.deleted,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "ms": round(self.ms, 1),
+        }
+
+
+class Processor:
+    """Binds a store and settings; :meth:`process` is the one entry point for every mode."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.specs = settings.specs
+        self.options = RenderOptions.from_settings(settings)
+        self.keys = KeyMapper.from_settings(settings)
+        self._fingerprints = {spec.name: self.options.fingerprint(spec) for spec in self.specs}
+
+    def process(self, event: ObjectEvent) -> Outcome:
+        """Handle one event. Raises a typed :class:`ThumbsmithError` naming the object;
+        its ``permanent`` flag tells the caller whether a retry can help."""
+        start = time.perf_counter()
+        try:
+            if not self.keys.accepts(event.key):
+                outcome = Outcome(event, "ignored", f"outside prefix {self.keys.prefix!r}")
+            elif self.keys.is_own_output(event.bucket, event.key):
+                outcome = Outcome(event, "ignored", "key is one of thumbsmith's renditions")
+            else:
+                self.keys.check_no_recursion(event.bucket)
+                if event.kind is EventKind.REMOVED:
+                    outcome = self._remove(event)
+                else:
+                    outcome = self._create(event)
+        except ThumbsmithError as exc:
+            raise exc.for_object(event.uri) from exc
+        outcome.ms = (time.perf_counter() - start) * 1000
+        return outcome
+
+    # --- created ---------------------------------------------------------------------
+    def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[str, str]:
+        """Renditions (name -> key) not yet made from this exact source and options."""
+        stale: dict[str, str] = {}
+        for name, out_key in self.keys.output_keys(source.key).items():
+            try:
+                meta = self.store.head(out_bucket, out_key).metadata
+            except ObjectNotFound:
+                stale[name] = out_key
+                continue
+            if (
+                meta.get(META_SOURCE_ETAG) != source.etag
+                or meta.get(META_FINGERPRINT) != self._fingerprints[name]
+            ):
+                stale[name] = out_key
+        return stale
+
+    def _create(self, event: ObjectEvent) -> Outcome:
+        try:
+            head = self.store.head(event.bucket, event.key)
+        except ObjectNotFound:
+            # Deleted after the event was sent; its own removal event cleans up.
+            return Outcome(event, "ignored", "source no longer exists")
+        if head.size > self.options.max_bytes:
+            raise ImageTooLarge(
+                f"{head.size} bytes is over the limit of {self.options.max_bytes} "
+                "(THUMBSMITH_MAX_BYTES)"
+            )
+        out_bucket = self.keys.output_bucket(event.bucket)
+        if not self._stale(head, out_bucket):
+            return Outcome(event, "skipped", "renditions are up to date")
+
+        data, source = self.store.get(event.bucket, event.key)
+        stale = self._stale(source, out_bucket) if source.etag != head.etag else None
+        stale = stale if stale is not None else self._stale(head, out_bucket)
+
+        from thumbsmith.pipeline import render  # lazy: pyvips loads only when needed
+
+        renditions = render(data, self.specs, self.options, name=event.uri)
+        outcome = Outcome(event, "written", bytes_in=len(data))
+        for rendition in renditions:
+            out_key = stale.get(rendition.name)
+            if out_key is None:
+                continue
+            self.store.put(
+                out_bucket,
+                out_key,
+                rendition.data,
+                content_type=rendition.content_type,
+                cache_control=self.settings.cache_control,
+                metadata={
+                    META_SOURCE_ETAG: source.etag,
+                    META_SOURCE_KEY: source.key,
+                    META_FINGERPRINT: self._fingerprints[rendition.name],
+                },
+            )
+            outcome.written.append(f"s3://{out_bucket}/{out_key}")
+            outcome.bytes_out += len(rendition.data)
+        return outcome
+
+    # --- removed ---------------------------------------------------------------------
+    def _remove(self, event: ObjectEvent) -> Outcome:
+        try:
+            self.store.head(event.bucket, event.key)
+        except ObjectNotFound:
+            pass
+        else:
+            # Out-of-order delivery: the object was re-uploaded after this removal.
+            return Outcome(event, "ignored", "source exists again; renditions kept")
+        out_bucket = self.keys.output_bucket(event.bucket)
+        outcome = Outcome(event, "deleted")
+        for out_key in self.keys.output_keys(event.key).values():
+            self.store.delete(out_bucket, out_key)
+            outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+        return outcome
