@@ -1,0 +1,5 @@
+import sys
+
+from thumbsmith.cli import main
+
+sys.exit(main())
