@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyvips
-from PIL import BmpImagePlugin, Image
 
 from thumbsmith.errors import CorruptImage
 from thumbsmith.imaging.engine import VIPS_LOADERS
@@ -68,20 +67,23 @@ def open_source(fmt: str, data: bytes) -> Opened:
     raise CorruptImage(f"no decoder for {fmt}")  # eps is opened by the caller
 
 
-def reopen_scaled(fmt: str, data: bytes, opened: Opened, factor: float) -> pyvips.Image:
-    """Decode at a reduced scale where the codec can (shrink-on-load).
+#: Formats whose decoder can scale while decoding.
+SCALABLE = ("jpeg", "webp")
 
-    ``factor`` is how much smaller than the source the decode may be (>= 1). JPEG
-    shrinks in the DCT (1/2, 1/4, 1/8); WebP scales while decoding. Other formats load
-    at full size.
+
+def open_scaled(fmt: str, data: bytes, factor: float) -> Opened:
+    """Open a JPEG or WebP to decode up to ``factor`` times smaller (shrink-on-load).
+
+    JPEG shrinks in the DCT (1/2, 1/4, 1/8), WebP scales while decoding; either way
+    the full-size pixels never exist.
     """
+    extra: dict[str, Any] = {}
     if fmt == "jpeg":
-        for shrink in JPEG_SHRINKS:
-            if shrink <= factor:
-                return open_vips(fmt, data, shrink=shrink)
+        extra["shrink"] = next((s for s in JPEG_SHRINKS if s <= factor), 1)
     elif fmt == "webp" and factor > 1.0:
-        return open_vips(fmt, data, scale=1.0 / factor)
-    return opened.image
+        extra["scale"] = 1.0 / factor
+    image = open_vips(fmt, data, **extra)
+    return Opened(image, orientation_of(image))
 
 
 # --- Pillow decoders for what pyvips-binary lacks ------------------------------------
@@ -109,6 +111,8 @@ def _heic_to_vips(data: bytes) -> pyvips.Image:
 
 
 def _bmp_to_vips(data: bytes) -> pyvips.Image:
+    from PIL import BmpImagePlugin, Image  # only BMP needs Pillow here
+
     try:
         # The BMP plugin by class, not Image.open: Pillow's own sniffing could pick
         # another plugin (it famously reads TGA, which has no magic number).

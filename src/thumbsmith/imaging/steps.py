@@ -88,21 +88,43 @@ def step_check_limits(job: Job) -> None:
         )
 
 
-def step_open(job: Job) -> None:
+def step_load(job: Job) -> None:
     header = _header(job)
-    if header.format == "eps":
+    fmt = header.format
+    if fmt == "eps":
         # Vector art is rasterised straight at the size the largest box wants.
         scale = max(min(s.width / header.width, s.height / header.height) for s in job.specs)
         long_side = max(1, round(max(header.width, header.height) * scale))
         png = render_eps(job.data, job.options, long_side)
         opened = decode.Opened(decode.open_vips("png", png), 1)
+        full_size = (opened.image.width, opened.image.height)
+    elif fmt in decode.SCALABLE:
+        # Shrink-on-load, decided from the header alone so the file is opened once.
+        factor = load_factor(header.width, header.height, job.specs)
+        opened = decode.open_scaled(fmt, job.data, factor)
+        full_size = (header.width, header.height)
     else:
-        opened = decode.open_source(header.format, job.data)
+        opened = decode.open_source(fmt, job.data)
+        full_size = (opened.image.width, opened.image.height)
     _check_deadline(job, "opening")
     job.opened = opened
+    job.image = opened.image
     job.orientation = opened.orientation
-    w, h = opened.image.width, opened.image.height
+    w, h = full_size
     job.source_size = (h, w) if job.swapped else (w, h)
+
+
+def load_factor(width: int, height: int, specs: Sequence[RenditionSpec]) -> float:
+    """How much smaller than ``width`` x ``height`` the decode may be (>= 1).
+
+    The EXIF orientation is not known before the file is opened, so the scale covers
+    both ways round; with square boxes (the usual case) that costs nothing.
+    """
+    scale = max(
+        max(min(s.width / width, s.height / height), min(s.width / height, s.height / width))
+        for s in specs
+    )
+    return max(1.0, 1.0 / (SHRINK_MARGIN * min(scale, 1.0)))
 
 
 def step_plan(job: Job) -> None:
@@ -111,14 +133,6 @@ def step_plan(job: Job) -> None:
     # By output area, not box area: a 2000x200 box can give a smaller image than a
     # 500x500 one, and the cascade must never enlarge.
     job.targets = sorted(targets, key=lambda t: t.width * t.height, reverse=True)
-
-
-def step_decode(job: Job) -> None:
-    opened = _opened(job)
-    tw, th = _stored_size(job, job.targets[0])
-    w, h = opened.image.width, opened.image.height
-    factor = min(w / (SHRINK_MARGIN * tw), h / (SHRINK_MARGIN * th))
-    job.image = decode.reopen_scaled(_header(job).format, job.data, opened, factor)
 
 
 def step_to_srgb(job: Job) -> None:
@@ -164,9 +178,8 @@ def step_encode(job: Job) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("sniff", step_sniff),
     ("check_limits", step_check_limits),
-    ("open", step_open),
+    ("load", step_load),
     ("plan", step_plan),
-    ("decode", step_decode),
     ("to_srgb", step_to_srgb),
     ("flatten", step_flatten),
     ("resize_largest", step_resize_largest),
@@ -230,8 +243,3 @@ def _stored_size(job: Job, target: Target) -> tuple[int, int]:
 def _header(job: Job) -> Header:
     assert job.header is not None, "sniff runs first"
     return job.header
-
-
-def _opened(job: Job) -> decode.Opened:
-    assert job.opened is not None, "open runs first"
-    return job.opened
