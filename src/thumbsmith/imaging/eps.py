@@ -31,7 +31,7 @@ from thumbsmith.imaging.sniff import eps_bounding_box, eps_postscript
 #: Raster bounds whatever the box or the renditions ask for.
 MAX_RASTER_PIXELS = 25_000_000
 MAX_RASTER_SIDE = 8000
-MIN_DPI = 1.0
+MIN_DPI = 0.01
 MAX_DPI = 2400.0
 _MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 _MAX_OPEN_FILES = 64
@@ -40,10 +40,10 @@ _MAX_OPEN_FILES = 64
 def raster_dpi(box_w: float, box_h: float, long_side: int) -> float:
     """Resolution that makes the box's long side ``long_side`` px, within the bounds."""
     box_w, box_h = max(box_w, 1.0), max(box_h, 1.0)
-    dpi = 72.0 * long_side / max(box_w, box_h)
+    dpi = max(MIN_DPI, min(72.0 * long_side / max(box_w, box_h), MAX_DPI))
+    # The raster bounds win over everything else.
     dpi = min(dpi, 72.0 * MAX_RASTER_SIDE / max(box_w, box_h))
-    dpi = min(dpi, 72.0 * math.sqrt(MAX_RASTER_PIXELS / (box_w * box_h)))
-    return max(MIN_DPI, min(dpi, MAX_DPI))
+    return min(dpi, 72.0 * math.sqrt(MAX_RASTER_PIXELS / (box_w * box_h)))
 
 
 def ghostscript_argv(gs: str, dpi: float, source: str, output: str) -> list[str]:

@@ -1,0 +1,195 @@
+"""Each pipeline step alone, plus behaviour users see: alpha, depth, sizes, metadata."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+import pyvips
+from imaging_helpers import SPECS, pixels
+from PIL import Image
+
+from thumbsmith.errors import DecoderTimeout
+from thumbsmith.imaging import decode, steps
+from thumbsmith.imaging.encode import encode_jpeg
+from thumbsmith.imaging.model import RenderOptions
+from thumbsmith.pipeline import render
+from thumbsmith.specs import RenditionSpec
+
+
+def png(mode: str, size: tuple[int, int], colour: object, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, colour).save(buf, "PNG", **kw)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def test_steps_are_declared_in_order() -> None:
+    names = [name for name, _ in steps.STEPS]
+    assert names == [
+        "sniff", "check_limits", "load", "plan", "to_srgb", "flatten",
+        "resize_largest", "orient", "cascade", "encode",
+    ]  # fmt: skip
+
+
+def test_plan_orders_by_output_size_and_never_upscales() -> None:
+    specs = [RenditionSpec("wide", 2000, 200), RenditionSpec("sq", 500, 500)]
+    job = steps.Job(b"", specs, RenderOptions(), source_size=(1000, 1000))
+    steps.step_plan(job)
+    assert [(t.spec.name, t.width, t.height) for t in job.targets] == [
+        ("sq", 500, 500),
+        ("wide", 200, 200),
+    ]
+
+
+def test_load_factor_keeps_the_largest_rendition_sharp() -> None:
+    assert steps.load_factor(4032, 3024, SPECS) == pytest.approx(4032 / 1280 / steps.SHRINK_MARGIN)
+    assert steps.load_factor(100, 100, SPECS) == 1.0
+
+
+def test_jpeg_shrink_on_load_picks_the_smallest_safe_scale() -> None:
+    big = pyvips.Image.black(4000, 3000, bands=3).jpegsave_buffer()
+    opened = decode.open_scaled("jpeg", big, 4000 / 1280)
+    assert opened.image.width == 2000  # 1/2; 1/4 (1000 px) would be under 1280
+
+
+def test_webp_scale_on_load_gives_exact_sizes() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (2000, 1500), "blue").save(buf, "WEBP")
+    out = render(buf.getvalue(), SPECS)
+    assert [(r.width, r.height) for r in out] == [(1280, 960), (640, 480), (160, 120)]
+
+
+def test_never_upscales_and_keeps_one_pixel() -> None:
+    out = render(png("RGB", (940, 2), "red"), SPECS)
+    assert [(r.width, r.height) for r in out] == [(940, 2), (640, 1), (160, 1)]
+    out = render(png("RGB", (10, 20), "red"), SPECS)
+    assert {(r.width, r.height) for r in out} == {(10, 20)}
+
+
+def test_alpha_is_flattened_onto_white_by_default() -> None:
+    out = render(png("RGBA", (64, 64), (255, 0, 0, 0)), [SPECS[2]])[0]
+    assert np.allclose(pixels(out.data).mean(axis=(0, 1)), 255, atol=2)
+
+
+def test_alpha_is_flattened_onto_a_custom_background() -> None:
+    half = png("RGBA", (64, 64), (255, 0, 0, 128))
+    out = render(half, [SPECS[2]], RenderOptions(background=(0, 0, 255)))[0]
+    r, g, b = pixels(out.data).mean(axis=(0, 1))
+    assert r == pytest.approx(128, abs=6) and g < 8 and b == pytest.approx(127, abs=6)
+
+
+def test_flatten_step_alone() -> None:
+    image = pyvips.Image.black(4, 4, bands=4).copy(interpretation="srgb")
+    flat = decode.flatten(image, (10, 20, 30))
+    assert flat.bands == 3
+    assert [flat.getpoint(0, 0)[i] for i in range(3)] == [10, 20, 30]
+
+
+def test_palette_with_trns_is_flattened() -> None:
+    im = Image.new("P", (32, 32), 0)
+    im.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    im.paste(1, (16, 0, 32, 32))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", transparency=0)
+    got = pixels(render(buf.getvalue(), [SPECS[2]])[0].data)
+    assert got[16, 4].tolist() == pytest.approx([255, 255, 255], abs=4)  # transparent -> white
+    assert got[16, 28][0] > 200 and got[16, 28][1] < 60  # opaque red stays red
+
+
+def test_sixteen_bit_is_scaled_not_truncated() -> None:
+    arr = np.full((16, 16, 3), 0x8000, dtype=">u2")
+    image = pyvips.Image.new_from_memory(arr.astype("<u2").tobytes(), 16, 16, 3, "ushort")
+    image = image.copy(interpretation="rgb16")
+    out = decode.to_srgb(image)
+    assert out.format == "uchar" and out.interpretation == "srgb"
+    assert out.getpoint(0, 0)[0] == pytest.approx(128, abs=1)  # not 0 (cast) nor 255 (clip)
+
+
+def test_to_srgb_leaves_plain_srgb_untouched() -> None:
+    image = pyvips.Image.black(4, 4, bands=3).copy(interpretation="srgb")
+    assert decode.to_srgb(image) is image
+
+
+def test_grey_becomes_three_bands() -> None:
+    out = render(png("L", (30, 30), 77), [SPECS[2]])[0]
+    assert pixels(out.data)[0, 0].tolist() == pytest.approx([77, 77, 77], abs=2)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orient_step_all_eight(orientation: int) -> None:
+    # A 2x1 image: left pixel 0, right pixel 255; check where the bright pixel goes.
+    image = pyvips.Image.new_from_memory(bytes([0, 255]), 2, 1, 1, "uchar")
+    out = decode.orient(image, orientation)
+    swapped = orientation >= 5
+    assert (out.width, out.height) == ((1, 2) if swapped else (2, 1))
+    assert out.get_typeof("orientation") == 0 or out.get("orientation") == 1
+
+
+def test_invalid_orientation_is_one() -> None:
+    image = pyvips.Image.black(2, 2).copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", 0)
+    assert decode.orientation_of(image) == 1
+
+
+def _exif_jpeg() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW
+    exif[0x010F] = "SecretCam"  # Make
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 40), "green").save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_metadata_is_stripped_by_default() -> None:
+    out = render(_exif_jpeg(), [SPECS[0]])[0]
+    assert (out.width, out.height) == (40, 60)
+    with Image.open(io.BytesIO(out.data)) as im:
+        assert not im.getexif() and "icc_profile" not in im.info
+
+
+def test_metadata_kept_when_asked_but_orientation_reset() -> None:
+    out = render(_exif_jpeg(), [SPECS[0]], RenderOptions(strip_metadata=False))[0]
+    with Image.open(io.BytesIO(out.data)) as im:
+        exif = im.getexif()
+        assert exif.get(0x010F) == "SecretCam"
+        assert exif.get(0x0112, 1) == 1
+        assert im.size == (40, 60)
+
+
+def test_encode_is_progressive_at_the_quality_asked() -> None:
+    image = pyvips.Image.black(64, 64, bands=3).copy(interpretation="srgb")
+    data = encode_jpeg(image, RenderOptions(quality=85))
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.info.get("progressive") or im.info.get("progression")
+    plain = encode_jpeg(image, RenderOptions(progressive=False))
+    with Image.open(io.BytesIO(plain)) as im:
+        assert not (im.info.get("progressive") or im.info.get("progression"))
+
+
+def test_output_order_follows_specs() -> None:
+    specs = [RenditionSpec("small", 50, 50), RenditionSpec("big", 300, 300)]
+    out = render(png("RGB", (400, 400), "red"), specs)
+    assert [(r.name, r.width) for r in out] == [("small", 50), ("big", 300)]
+
+
+def test_decode_timeout_is_enforced() -> None:
+    big = pyvips.Image.gaussnoise(6000, 6000).cast("uchar").pngsave_buffer(compression=1)
+    start = time.monotonic()
+    with pytest.raises(DecoderTimeout) as info:
+        render(big, SPECS, RenderOptions(decode_timeout=0.05), name="slow.png")
+    assert "slow.png" in str(info.value)
+    assert time.monotonic() - start < 3.0
+
+
+def test_unexpected_errors_become_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from thumbsmith.errors import CorruptImage
+
+    def boom(_job: object) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(steps, "STEPS", [("boom", boom)])
+    monkeypatch.setattr("thumbsmith.pipeline.run", lambda job: steps.run(job, steps.STEPS))
+    with pytest.raises(CorruptImage, match=r"x\.png"):
+        render(png("RGB", (4, 4), "red"), SPECS, name="x.png")
