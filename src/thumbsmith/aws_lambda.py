@@ -16,6 +16,7 @@ first invocation, and reused while the container lives.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,9 @@ NAMESPACE = "thumbsmith"
 # The "thumbsmith" logger that process.py and events.py write to becomes JSON lines.
 logger = Logger(service="thumbsmith")
 metrics = Metrics(namespace=NAMESPACE, service="thumbsmith")
+
+# A test event or an all-skipped batch has no metrics; that is normal, not a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 _UNITS = {
     "ProcessingTime": MetricUnit.Milliseconds,

@@ -193,8 +193,9 @@ class S3Store:
     a missing bucket is reported as one (with its name) at the cost of one extra call.
     """
 
-    def __init__(self, client: S3Client) -> None:
+    def __init__(self, client: S3Client, *, page_size: int = 1000) -> None:
         self.client = client
+        self.page_size = page_size
         self._known_buckets: set[str] = set()
 
     @classmethod
@@ -301,7 +302,9 @@ class S3Store:
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for page in paginator.paginate(
+                Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.page_size}
+            ):
                 for item in page.get("Contents", []):
                     key = item["Key"]
                     last_modified = item.get("LastModified")

@@ -1,0 +1,237 @@
+"""Helpers for the tests against the moto server (imported by conftest and tests)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "tests" / "events"
+
+
+def make_buckets(s3: Any, bucket: str) -> None:
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=f"{bucket}-output")
+
+
+def make_queue(sqs: Any, name: str, *, visibility: int = 30, max_receive: int = 2) -> str:
+    """A queue with a DLQ (redrive after ``max_receive`` receives); returns its URL."""
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url: str = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}
+            ),
+        },
+    )["QueueUrl"]
+    return url
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return arn
+
+
+def notify(s3: Any, bucket: str, arn: str) -> None:
+    """S3 -> SQS for ObjectCreated and ObjectRemoved under images/ (lowercase 'prefix')."""
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "thumbsmith",
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
+                }
+            ]
+        },
+    )
+
+
+def drain(sqs: Any, url: str, *, wait: int = 0) -> list[dict[str, Any]]:
+    """Receive (and delete) everything on a queue."""
+    out: list[dict[str, Any]] = []
+    while True:
+        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait)
+        messages = resp.get("Messages", [])
+        if not messages:
+            return out
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        out.extend(messages)
+
+
+def queue_depth(sqs: Any, url: str) -> tuple[int, int]:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def load_event(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def render_available() -> bool:
+    from thumbsmith.pipeline import render
+    from thumbsmith.specs import parse_renditions
+
+    try:
+        render(b"", parse_renditions("t=8"))
+    except NotImplementedError:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+# --- a slow / counting HTTP proxy in front of moto ------------------------------------
+class SlowProxy:
+    """Forwards to moto; GETs whose path contains ``marker`` wait ``delay`` seconds.
+
+    Lets a test make one job slow (longer than the visibility timeout) or watch how many
+    times an object was fetched, without any hook in thumbsmith itself.
+    """
+
+    def __init__(self, upstream: str, marker: str, delay: float) -> None:
+        self.upstream = upstream.removeprefix("http://")
+        self.marker = marker
+        self.delay = delay
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.started = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                path = self.path.split("?", 1)[0]
+                proxy.requests[(self.command, path)] += 1
+                if self.command == "GET" and proxy.marker in path:
+                    proxy.started.set()
+                    time.sleep(proxy.delay)
+                host, port = proxy.upstream.split(":")
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers["Host"] = proxy.upstream
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for key, value in resp.getheaders():
+                    if key.lower() in {"transfer-encoding", "connection", "content-length"}:
+                        continue
+                    self.send_header(key, value)
+                if self.command == "HEAD":
+                    self.send_header("Content-Length", resp.getheader("Content-Length") or "0")
+                else:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlowProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def gets(self, fragment: str) -> int:
+        return sum(n for (m, p), n in self.requests.items() if m == "GET" and fragment in p)
+
+
+def free_port_url() -> str:
+    """A URL nothing listens on (bound, then closed at once)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def retarget(event: dict[str, Any], bucket: str) -> dict[str, Any]:
+    """A fixture event with its example bucket names replaced by a test bucket."""
+    text = json.dumps(event)
+    for example in ("amzn-s3-demo-bucket", '"photos"'):
+        text = text.replace(example, f'"{bucket}"' if example.startswith('"') else bucket)
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def sqs_lambda_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What Lambda's SQS event source mapping hands the function for these messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "JPEG"
+        return im.size
+
+
+class LogCollector(logging.Handler):
+    """Collects the records of the 'thumbsmith' logger (Powertools stops propagation)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, msg: str) -> list[logging.LogRecord]:
+        return [r for r in self.records if r.getMessage() == msg]

@@ -1,0 +1,85 @@
+"""A real moto server on 127.0.0.1 and boto3 talking to it over HTTP.
+
+No in-process patching: the fixture sets ``AWS_ENDPOINT_URL`` and dummy credentials,
+which boto3 (and every subprocess the tests start) honours by itself, exactly as a user
+pointing thumbsmith at MinIO would.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_helpers import render_available
+
+from thumbsmith.settings import Settings, load
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in [*AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE"]}
+    os.environ.update(AWS_ENV)
+    os.environ["AWS_ENDPOINT_URL"] = url
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        yield url
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def s3(moto_url: str) -> Any:
+    return boto3.client("s3")
+
+
+@pytest.fixture(scope="session")
+def sqs(moto_url: str) -> Any:
+    return boto3.client("sqs")
+
+
+@pytest.fixture
+def name() -> str:
+    """A fresh lowercase name per test, valid as bucket and queue name."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(moto_url: str) -> Settings:
+    # Few retries: the tests that hit failures should not wait out a long backoff.
+    return load(env={"THUMBSMITH_RETRY_ATTEMPTS": "2", "THUMBSMITH_POLL_WAIT": "1"})
+
+
+@pytest.fixture(scope="session")
+def needs_render() -> None:
+    if not render_available():
+        pytest.skip("thumbsmith.pipeline.render is not implemented yet")

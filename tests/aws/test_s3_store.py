@@ -1,0 +1,152 @@
+"""S3Store against the moto server: the Store contract, endpoints and error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_helpers import free_port_url, make_buckets
+from botocore.exceptions import ClientError
+
+from thumbsmith.errors import (
+    AccessDenied,
+    BucketNotFound,
+    ObjectNotFound,
+    StorageError,
+    TransientError,
+)
+from thumbsmith.settings import Settings
+from thumbsmith.storage.s3 import S3Store, decode_metadata, encode_metadata, map_error
+
+UNICODE_KEY = "images/üñîcödé c++ 写真.jpg"
+
+
+def test_put_get_head_delete_round_trip(s3: Any, name: str, settings: Settings) -> None:
+    make_buckets(s3, name)
+    store = S3Store.from_settings(settings)  # endpoint from AWS_ENDPOINT_URL alone
+    meta = {"thumbsmith-source-etag": "abc", "thumbsmith-source-key": UNICODE_KEY}
+    info = store.put(
+        name,
+        UNICODE_KEY,
+        b"jpeg bytes",
+        content_type="image/jpeg",
+        cache_control="public, max-age=60",
+        metadata=meta,
+    )
+    assert info.etag and '"' not in info.etag
+
+    raw = s3.head_object(Bucket=name, Key=UNICODE_KEY)
+    assert raw["ContentType"] == "image/jpeg"
+    assert raw["CacheControl"] == "public, max-age=60"
+    assert raw["ETag"].strip('"') == info.etag
+
+    head = store.head(name, UNICODE_KEY)
+    assert head.etag == info.etag and head.size == 10
+    assert dict(head.metadata) == meta  # unicode metadata survives the ASCII headers
+    assert head.content_type == "image/jpeg"
+
+    data, got = store.get(name, UNICODE_KEY)
+    assert data == b"jpeg bytes" and got.etag == info.etag
+
+    store.delete(name, UNICODE_KEY)
+    store.delete(name, UNICODE_KEY)  # twice is fine
+    with pytest.raises(ObjectNotFound):
+        store.head(name, UNICODE_KEY)
+
+
+def test_list_paginates(s3: Any, name: str, settings: Settings) -> None:
+    make_buckets(s3, name)
+    for i in range(5):
+        s3.put_object(Bucket=name, Key=f"images/{i}.jpg", Body=b"x" * i)
+    s3.put_object(Bucket=name, Key="other/skip.jpg", Body=b"x")
+    store = S3Store(S3Store.from_settings(settings).client, page_size=2)
+    listed = list(store.list(name, "images/"))
+    assert [i.key for i in listed] == [f"images/{i}.jpg" for i in range(5)]
+    assert [i.size for i in listed] == list(range(5))
+    assert all(i.etag and '"' not in i.etag for i in listed)
+
+
+def test_missing_object_and_missing_bucket_are_distinct(
+    s3: Any, name: str, settings: Settings
+) -> None:
+    make_buckets(s3, name)
+    store = S3Store.from_settings(settings)
+    with pytest.raises(ObjectNotFound, match="no such object"):
+        store.head(name, "images/nope.jpg")
+    with pytest.raises(ObjectNotFound):
+        store.get(name, "images/nope.jpg")
+    missing = f"{name}-missing"
+    for call in (
+        lambda: store.head(missing, "images/a.jpg"),
+        lambda: store.get(missing, "images/a.jpg"),
+        lambda: store.put(missing, "a.jpg", b"x", content_type="image/jpeg"),
+        lambda: list(store.list(missing, "images/")),
+    ):
+        with pytest.raises(BucketNotFound, match=f"bucket '{missing}' does not exist"):
+            call()
+
+
+def test_settings_endpoint_overrides_environment(settings: Settings) -> None:
+    # AWS_ENDPOINT_URL points at moto; the setting wins and points at a closed port.
+    store = S3Store.from_settings(
+        settings.replace(s3_endpoint_url=free_port_url(), retry_attempts=1)
+    )
+    with pytest.raises(TransientError, match="cannot reach S3"):
+        store.head("bucket", "images/a.jpg")
+
+
+def test_endpoint_from_aws_endpoint_url_s3(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch, s3: Any, name: str, settings: Settings
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
+    make_buckets(s3, name)
+    store = S3Store.from_settings(settings)
+    store.put(name, "images/a.jpg", b"x", content_type="image/jpeg")
+    assert store.head(name, "images/a.jpg").size == 1
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "kind"),
+    [
+        ("AccessDenied", 403, AccessDenied),
+        ("403", 403, AccessDenied),
+        ("InvalidAccessKeyId", 403, AccessDenied),
+        ("NoSuchKey", 404, ObjectNotFound),
+        ("404", 404, ObjectNotFound),
+        ("NoSuchBucket", 404, BucketNotFound),
+        ("SlowDown", 503, TransientError),
+        ("InternalError", 500, TransientError),
+        ("InvalidArgument", 400, StorageError),
+    ],
+)
+def test_error_mapping(code: str, status: int, kind: type[Exception]) -> None:
+    mapped = map_error(_client_error(code, status), bucket="b", key="k", action="GET")
+    assert type(mapped) is kind
+    assert "s3://b" in str(mapped)
+    assert getattr(mapped, "permanent", None) is (kind is not TransientError)
+
+
+def test_access_denied_message_is_actionable() -> None:
+    mapped = map_error(_client_error("AccessDenied", 403), bucket="b", key="k", action="PUT")
+    assert "access denied" in str(mapped) and "policy" in str(mapped)
+
+
+def test_non_boto_errors_pass_through() -> None:
+    exc = ValueError("a bug")
+    assert map_error(exc, bucket="b", action="GET") is exc
+
+
+def test_metadata_codec() -> None:
+    meta = {"a": "plain", "b": "üñî", "c": "tab\there"}
+    encoded = encode_metadata(meta)
+    assert all(v.isascii() for v in encoded.values())
+    assert decode_metadata(encoded) == meta
+    assert decode_metadata({"X": "=?UTF-8?B?not base64!?="}) == {"x": "=?UTF-8?B?not base64!?="}
