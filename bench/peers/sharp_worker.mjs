@@ -1,0 +1,74 @@
+// A warm, persistent sharp worker for the W3 benchmark: the same line protocol as
+// pyworker.py (JSON request a line on stdin, JSON reply a line on stdout), so node's
+// start-up is never timed.
+//
+// W3 the sharp way: one input, clone() per size, all three toBuffer() promises awaited
+// together. Threads come from the environment: SHARP_CONCURRENCY -> sharp.concurrency(),
+// UV_THREADPOOL_SIZE (read by libuv at start) for how many clones run at once.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import sharp from "sharp";
+
+const SIZES = [["large", 1280], ["medium", 640], ["thumb", 160]];
+const QUALITY = 85;
+
+const threads = Number.parseInt(process.env.SHARP_CONCURRENCY ?? "1", 10);
+sharp.concurrency(threads);
+sharp.cache(false); // every image is new; the cache would only hold memory
+
+async function w3(path) {
+  const input = sharp(readFileSync(path), { pages: 1 })
+    .rotate() // auto-orient from EXIF
+    .flatten({ background: "#ffffff" }); // alpha on white
+  // sharp converts to sRGB (using an embedded profile) and strips metadata by default.
+  return Promise.all(
+    SIZES.map(([name, box]) =>
+      input
+        .clone()
+        .resize(box, box, { fit: "inside", withoutEnlargement: true })
+        .jpeg({ quality: QUALITY, progressive: true, optimiseCoding: true })
+        .toBuffer({ resolveWithObject: true })
+        .then(({ data, info }) => [name, data, info.width, info.height]),
+    ),
+  );
+}
+
+function hwmKb() {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+const send = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+async function handle(req) {
+  if (req.cmd === "run") {
+    const t0 = process.hrtime.bigint();
+    const outs = await w3(req.path);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (req.save) {
+      for (const [name, data] of outs) writeFileSync(join(req.save, `${name}.jpg`), data);
+    }
+    return { ms, out: outs.map(([n, d, w, h]) => [n, w, h, d.length]) };
+  }
+  if (req.cmd === "loop") {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < req.n; i++) await w3(req.path);
+    return { ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  }
+  if (req.cmd === "hwm") return { hwm_kb: hwmKb() };
+  return { error: `unknown command ${req.cmd}` };
+}
+
+send({ ready: "sharp", pid: process.pid, versions: sharp.versions });
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  const req = JSON.parse(line);
+  if (req.cmd === "quit") break;
+  try {
+    send(await handle(req));
+  } catch (err) {
+    send({ error: String(err) });
+  }
+}
+process.exit(0);
