@@ -342,8 +342,10 @@ def describe(inp: Input) -> str:
     return f"{inp.path.name}: {inp.note}, {w}x{h} {mode}, {mb:.2f} MB"
 
 
-def check_fit(res: Results, inputs: Sequence[Input], peers: Sequence[str]) -> list[str]:
-    """Every output must fit its box and the peers must agree on the sizes (±1 px)."""
+def check_outputs(
+    res: Results, inputs: Sequence[Input], peers: Sequence[str], outdir: Path
+) -> list[str]:
+    """Every output must fit its box (±1 px of the exact fit) and carry no EXIF or ICC."""
     from PIL import Image
 
     warnings = []
@@ -362,6 +364,10 @@ def check_fit(res: Results, inputs: Sequence[Input], peers: Sequence[str]) -> li
                     warnings.append(
                         f"{inp.path.name} {p} {name}: {w}x{h}, expected {ew}x{eh} in {box}px"
                     )
+                data = (outdir / inp.key / p / f"{name}.jpg").read_bytes()
+                for marker, what in ((b"Exif\x00\x00", "EXIF"), (b"ICC_PROFILE\x00", "ICC")):
+                    if marker in data[:65536]:
+                        warnings.append(f"{inp.path.name} {p} {name}: output carries {what}")
     return warnings
 
 
@@ -387,7 +393,8 @@ def print_input_table(
             ratio_tp = fmt(ts.img_s / r.img_s, ".2f", 11) if r.tput else fmt(None, "", 11)
         else:
             ratio_ms = ratio_tp = "".rjust(11)
-        rss = r.rss_kb / 1024 if r.rss_kb else None
+        # the floor's worker holds ready-made renditions: its RSS means nothing
+        rss = r.rss_kb / 1024 if r.rss_kb and p != "floor" else None
         print(
             f"{LABELS[p]:<18}{fmt(r.ms, '.1f', 8)}{fmt(r.rt_ms, '.1f', 8)}"
             f"{fmt(r.img_s, '.2f', 10)}{fmt(rss, '.0f', 8)}{fmt(r.ssim640, '.4f', 9)}"
@@ -608,7 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t = time.perf_counter()
         log.write("phase 3/3: SSIM against the float Lanczos reference\n")
         ceiling = phase_quality(inputs, peers, res, outdir)
-        fit_warnings = check_fit(res, inputs, peers)
+        fit_warnings = check_outputs(res, inputs, peers, outdir)
         log.write(f"  ({time.perf_counter() - t:.0f} s)\n")
     load1 = os.getloadavg()
 
@@ -634,7 +641,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for inp in inputs:
         print_input_table(inp, peers, res[inp.key], ceiling.get(inp.key))
     for w in fit_warnings:
-        print(f"  size warning: {w}")
+        print(f"  output warning: {w}")
+    if not fit_warnings:
+        print("\nAll outputs fit their boxes (±1 px of the exact fit) and carry no EXIF or ICC.")
 
     checks = targets(inputs, res)
     print("\n== Targets ==")
