@@ -235,3 +235,37 @@ class LogCollector(logging.Handler):
 
     def messages(self, msg: str) -> list[logging.LogRecord]:
         return [r for r in self.records if r.getMessage() == msg]
+
+
+def worker_env(**settings: str) -> dict[str, str]:
+    """The environment for a worker subprocess: moto via AWS_* (set by the fixture)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBSMITH_")}
+    env.update({"THUMBSMITH_POLL_WAIT": "1", "THUMBSMITH_RETRY_ATTEMPTS": "2"})
+    env.update({f"THUMBSMITH_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def start_worker(url: str, *args: str, env: dict[str, str]) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "thumbsmith", "worker", "--queue-url", url, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    out = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
