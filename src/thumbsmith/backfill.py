@@ -7,6 +7,8 @@ finishes the job without redoing work.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +22,15 @@ from thumbsmith.settings import Settings
 from thumbsmith.storage.open import Target
 
 _processor: Processor | None = None
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Start worker processes fresh ("spawn"), never by fork.
+
+    A forked child inherits libvips' and glib's thread pools mid-state from a parent that
+    has already rendered (tests, watch, a warm CLI) and can deadlock in its first call.
+    """
+    return multiprocessing.get_context("spawn")
 
 
 def _init_worker(target: Target, settings: Settings) -> None:
@@ -84,7 +95,10 @@ def backfill(
     summary.total = len(events)
     bar = tqdm(total=len(events), unit="img", disable=not progress, file=sys.stderr)
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(target, settings)
+        max_workers=workers,
+        mp_context=worker_context(),
+        initializer=_init_worker,
+        initargs=(target, settings),
     ) as pool:
         # Bounded in-flight window: a million-object listing must not become a million
         # queued futures.

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from thumbsmith.errors import ImageTooLarge, ObjectNotFound, ThumbsmithError
+from thumbsmith.errors import BucketNotFound, ImageTooLarge, ObjectNotFound, ThumbsmithError
 from thumbsmith.events import EventKind, ObjectEvent
 from thumbsmith.imaging.model import RenderOptions
 from thumbsmith.keys import KeyMapper
@@ -93,7 +93,8 @@ class Processor:
         for name, out_key in self.keys.output_keys(source.key).items():
             try:
                 meta = self.store.head(out_bucket, out_key).metadata
-            except ObjectNotFound:
+            except (ObjectNotFound, BucketNotFound):
+                # A missing output bucket is reported by the put that follows, by name.
                 stale[name] = out_key
                 continue
             if (

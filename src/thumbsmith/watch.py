@@ -14,7 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from thumbsmith.backfill import _init_worker, _run_one
+from thumbsmith.backfill import _init_worker, _run_one, worker_context
 from thumbsmith.events import EventKind, ObjectEvent
 from thumbsmith.settings import Settings
 from thumbsmith.storage.local import LocalStore
@@ -90,7 +90,10 @@ def watch(
     futures: list[Future[tuple[str, str, str]]] = []
     try:
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(target, settings)
+            max_workers=workers,
+            mp_context=worker_context(),
+            initializer=_init_worker,
+            initargs=(target, settings),
         ) as pool:
             while not stop.is_set():
                 for key, kind in _due(pending, base, settle):
