@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
-BENCH_IMAGES = (REPO / ".." / "shared" / "bench-images").resolve()
+from helpers import CORPUS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,10 +35,3 @@ def corpus() -> Path:
 def manifest(corpus: Path) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = json.loads((corpus / "manifest.json").read_text())
     return entries
-
-
-def corpus_file(name: str) -> Path:
-    path = CORPUS / name
-    if not path.is_file():
-        pytest.skip(f"corpus file {name} not found")
-    return path

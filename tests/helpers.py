@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
+
+
+def corpus_file(name: str) -> Path:
+    """A corpus file, read in place; the test skips when the corpus is absent."""
+    path = CORPUS / name
+    if not path.is_file():
+        pytest.skip(f"corpus file {name} not found")
+    return path
 
 
 def jpeg(width: int = 800, height: int = 600, *, seed: int = 0, orientation: int = 1) -> bytes:

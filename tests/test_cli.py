@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import corpus_file
-from helpers import jpeg, size_of
+from helpers import corpus_file, jpeg, size_of
 from thumbsmith.storage.local import META_DIR
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("THUMBSMITH_")}
