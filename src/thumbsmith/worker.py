@@ -256,6 +256,8 @@ class Worker:
             time.sleep(min(5.0, max(1.0, float(wait))))
             return []
         messages = resp.get("Messages", [])
+        if not messages and wait == 0 and not self._inflight:
+            time.sleep(1.0)  # short polling (poll_wait 0): do not spin on an empty queue
         self.stats.received += len(messages)
         return messages
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -195,7 +196,11 @@ def test_eventbridge_delete_removes_renditions(s3: Any, name: str, handler_store
 
 @pytest.mark.usefixtures("needs_render")
 def test_mixed_sqs_batch_reports_exactly_the_retryable(
-    s3: Any, name: str, handler_store: S3Store, logs: LogCollector
+    s3: Any,
+    name: str,
+    handler_store: S3Store,
+    logs: LogCollector,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     make_buckets(s3, name)
     s3.put_object(Bucket=name, Key="images/good.jpg", Body=corpus_bytes("sharp__Landscape_6.jpg"))
@@ -205,8 +210,6 @@ def test_mixed_sqs_batch_reports_exactly_the_retryable(
     record_body = retarget(load_event("s3-put.json"), name)["Records"][0]
 
     def record(message_id: str, key: str | None = None, body: str | None = None) -> Any:
-        import json
-
         r = dict(template, messageId=message_id)
         if body is None:
             rec = dict(record_body, s3=dict(record_body["s3"], object={"key": key, "size": 1}))
@@ -235,6 +238,13 @@ def test_mixed_sqs_batch_reports_exactly_the_retryable(
         (f"s3://{name}/images/bad.jpg", "corrupt")
     ]
     assert logs.messages("bad_event") and logs.messages("transient_failure")
+    # CloudWatch EMF on stdout: namespace thumbsmith, failures by kind, processed count.
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "thumbsmith" for m in emf)
+    failures = sorted(m["kind"] for m in emf if "Failures" in m)
+    assert failures == ["bad_event", "corrupt", "transient"]
+    assert any(m.get("ImagesProcessed") == [1.0] or m.get("ImagesProcessed") == 1.0 for m in emf)
+    assert any("ProcessingTime" in m for m in emf)
     # Nothing half-written for the corrupt one.
     listed = {o["Key"] for o in s3.list_objects_v2(Bucket=f"{name}-output").get("Contents", [])}
     assert not [k for k in listed if "bad.jpg" in k]

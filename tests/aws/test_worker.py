@@ -197,3 +197,15 @@ def test_missing_queue_is_a_clear_error(moto_url: str) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert "no-such-queue" in out
+
+
+def test_max_messages_stops_after_n(sqs: Any, name: str) -> None:
+    url = make_queue(sqs, name)
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": name})
+    for _ in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    proc = start_worker(url, "--concurrency", "1", "--max-messages", "2", env=worker_env())
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    time.sleep(0.2)
+    assert sum(queue_depth(sqs, url)) == 1
