@@ -90,14 +90,24 @@ class ObjectNotFound(StorageError):
 
 
 class BucketNotFound(StorageError):
-    """The bucket does not exist or is not reachable under that name."""
+    """The bucket does not exist or is not reachable under that name.
 
+    Not permanent: the image is fine and a fixed setting or a created bucket makes the
+    retry succeed, so the event must stay on its queue (and reach the DLQ), not be
+    acknowledged and lost.
+    """
+
+    permanent = False
     kind = "no_bucket"
 
 
 class AccessDenied(StorageError):
-    """Credentials or policy refuse the operation; a human must fix it."""
+    """Credentials or policy refuse the operation; a human must fix it, then retries work.
 
+    Not permanent, for the same reason as :class:`BucketNotFound`.
+    """
+
+    permanent = False
     kind = "access_denied"
 
 

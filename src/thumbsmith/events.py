@@ -274,7 +274,7 @@ def handle(payload: object, processor: Processor, record: Recorder | None = None
     """Parse ``payload`` and process every event in it; say what to do with the message.
 
     * success, skipped, ignored -> DONE.
-    * a permanent failure (corrupt, unsupported, too large, missing bucket...) -> logged
+    * a permanent failure (corrupt, unsupported, too large, unsafe key) -> logged
       as ``permanent_failure`` with a ``Failures`` metric, and DONE: retrying a bad
       image gives the same bad image, and must not block the queue.
     * a transient failure, a configuration error (e.g. the recursion guard) or an

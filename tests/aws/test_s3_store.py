@@ -131,7 +131,10 @@ def test_error_mapping(code: str, status: int, kind: type[Exception]) -> None:
     mapped = map_error(_client_error(code, status), bucket="b", key="k", action="GET")
     assert type(mapped) is kind
     assert "s3://b" in str(mapped)
-    assert getattr(mapped, "permanent", None) is (kind is not TransientError)
+    # Only a bad object is permanent; a missing bucket or permission is fixed by a human,
+    # after which the retried event must still be there.
+    retryable = kind in (TransientError, AccessDenied, BucketNotFound)
+    assert getattr(mapped, "permanent", None) is (not retryable)
 
 
 def test_access_denied_message_is_actionable() -> None:
