@@ -94,12 +94,16 @@ def _heic_to_vips(data: bytes) -> pyvips.Image:
 
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
+        if len(heif) == 0:
+            # A well-formed box tree whose items libheif cannot decode: pillow-heif would
+            # raise IndexError on the first attribute read.
+            raise CorruptImage("HEIC decoder: the file holds no decodable image")
         mode = heif.mode
         width, height = heif.size
         pixels = bytes(heif.data)
         stride = heif.stride
         icc = heif.info.get("icc_profile")
-    except (ValueError, RuntimeError, OSError, SyntaxError) as exc:
+    except (ValueError, RuntimeError, OSError, SyntaxError, IndexError) as exc:
         raise CorruptImage(f"HEIC decoder: {exc}") from exc
     bands = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}.get(mode)
     if bands is None:

@@ -1,0 +1,54 @@
+"""Inputs the fuzzer found, minimized by hand into bytes of our own, each with its fix.
+
+The raw bytes also live in regressions/ so test_fuzz.py replays them in the child.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from thumbsmith.errors import CorruptImage
+from thumbsmith.pipeline import render
+from thumbsmith.specs import parse_renditions
+
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+SPECS = parse_renditions("large=1280,medium=640,thumb=160")
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _full(kind: bytes, body: bytes, version: int = 0) -> bytes:
+    return _box(kind, bytes([version, 0, 0, 0]) + body)
+
+
+def heic_without_decodable_item() -> bytes:
+    """ftyp heic + a meta box whose one hvc1 item has no data (iloc lists nothing).
+
+    libheif opens it with zero top-level images; pillow-heif then raised IndexError on
+    ``.mode``, which only render()'s catch-all turned into a CorruptImage.
+    Found by ./scripts/fuzz --seed 99 (input 3918, a mutated thumbor__image.heic).
+    """
+    ftyp = _box(b"ftyp", b"heic" + b"\0" * 4 + b"mif1heic")
+    hdlr = _full(b"hdlr", b"\0" * 4 + b"pict" + b"\0" * 13)
+    pitm = _full(b"pitm", struct.pack(">H", 1))
+    iloc = _full(b"iloc", b"\x44\x00" + struct.pack(">H", 0))
+    infe = _full(b"infe", struct.pack(">HH", 1, 0) + b"hvc1\0", version=2)
+    iinf = _full(b"iinf", struct.pack(">H", 1) + infe)
+    ipco = _box(b"ipco", _full(b"ispe", struct.pack(">II", 1, 1)))
+    ipma = _full(b"ipma", struct.pack(">IHB", 1, 1, 1) + b"\x01")
+    meta = _full(b"meta", hdlr + pitm + iloc + iinf + _box(b"iprp", ipco + ipma))
+    return ftyp + meta
+
+
+def test_heic_without_decodable_item_is_a_plain_corrupt_image() -> None:
+    data = heic_without_decodable_item()
+    assert data == (REGRESSIONS / "heic-no-decodable-item.bin").read_bytes()
+    with pytest.raises(CorruptImage) as info:
+        render(data, SPECS, name="empty.heic")
+    assert "unexpected" not in str(info.value), "must be typed at the decoder, not the catch-all"
+    assert "no decodable image" in str(info.value)
