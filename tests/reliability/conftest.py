@@ -1,0 +1,51 @@
+"""Fixtures for the reliability tests: the fuzz child, and a moto server of their own.
+
+The moto server here does not touch ``os.environ`` for the session (tests/aws has its own
+session fixture that does): each test that needs AWS gets the variables through
+``monkeypatch``, so the two suites can run in one pytest process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fuzzing import Harness
+from reliability_helpers import AWS_ENV, free_port
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[Harness]:
+    with Harness() as h:
+        yield h
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """AWS_* pointing boto3 (here and in subprocesses) at the moto server; returns its URL."""
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key in list(__import__("os").environ):
+        if key.startswith("THUMBSMITH_"):
+            monkeypatch.delenv(key)
+    return moto_server
