@@ -65,6 +65,8 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.injected: Counter[str] = Counter()
         self.forwarded = 0
+        #: (method, path without query) of every S3 request that reached moto.
+        self.requests: Counter[tuple[str, str]] = Counter()
         self.enabled = True
         proxy = self
 
@@ -139,6 +141,8 @@ class FaultProxy:
                 conn.close()
                 with proxy.lock:
                     proxy.forwarded += 1
+                    if not _is_sqs(self) and resp.status < 300:
+                        proxy.requests[(self.command, self.path.split("?", 1)[0])] += 1
                 return resp.status, resp.getheaders(), data
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
