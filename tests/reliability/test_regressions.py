@@ -52,3 +52,13 @@ def test_heic_without_decodable_item_is_a_plain_corrupt_image() -> None:
         render(data, SPECS, name="empty.heic")
     assert "unexpected" not in str(info.value), "must be typed at the decoder, not the catch-all"
     assert "no decodable image" in str(info.value)
+
+
+def test_heic_item_cut_short_is_a_plain_corrupt_image() -> None:
+    """pillow-heif raised EOFError ("Unexpected end of file"). Found by ./scripts/fuzz
+    --seed 1 (inputs 1502, 1987); the bytes are that input minimized, with every byte
+    not needed to reproduce zeroed (734 bytes, no picture data left)."""
+    data = (REGRESSIONS / "heic-item-cut-short.bin").read_bytes()
+    with pytest.raises(CorruptImage) as info:
+        render(data, SPECS, name="short.heic")
+    assert "unexpected" not in str(info.value), "must be typed at the decoder, not the catch-all"

@@ -103,7 +103,8 @@ def _heic_to_vips(data: bytes) -> pyvips.Image:
         pixels = bytes(heif.data)
         stride = heif.stride
         icc = heif.info.get("icc_profile")
-    except (ValueError, RuntimeError, OSError, SyntaxError, IndexError) as exc:
+    # EOFError: libheif's "Unexpected end of file" on an item whose data is cut short.
+    except (ValueError, RuntimeError, OSError, SyntaxError, IndexError, EOFError) as exc:
         raise CorruptImage(f"HEIC decoder: {exc}") from exc
     bands = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}.get(mode)
     if bands is None:
