@@ -571,8 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="smoke run: 2 reps, 1 round of 1 image per worker, < 1 min",
     )
     ap.add_argument("--reps", type=int, default=11, help="1-worker repetitions (median)")
-    ap.add_argument("--tput-n", type=int, default=6, help="images per worker per 2-worker round")
-    ap.add_argument("--tput-rounds", type=int, default=3, help="2-worker rounds (median)")
+    ap.add_argument("--tput-n", type=int, default=4, help="images per worker per 2-worker round")
+    ap.add_argument("--tput-rounds", type=int, default=5, help="2-worker rounds (median)")
     ap.add_argument("--threads", type=int, default=1, help="threads per 1-worker process")
     ap.add_argument(
         "--inputs",
@@ -628,7 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(versions(hello))
     print(
         f"reps {args.reps} (1 worker, {args.threads} thread(s) each), 2-worker: "
-        f"{args.tput_rounds} round(s) of {args.tput_n} images per worker, 1 thread each. "
+        f"{args.tput_rounds} round(s) of {args.tput_n} images per worker, 1 thread each (RSS: "
+        f"peak after {1 + args.tput_rounds * args.tput_n} images). "
         "All peers: q85 progressive optimised-Huffman JPEG, 4:2:0, auto-orient, sRGB, "
         "metadata stripped, alpha on white, fit inside the box."
     )
