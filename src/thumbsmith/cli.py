@@ -178,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # botocore's DEBUG output carries signed request headers (access key id, session
+    # token, signature): -v is for thumbsmith's own story, never for credentials.
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load(config_file=args.config, renditions=args.renditions)
         logging.getLogger("thumbsmith").setLevel(

@@ -66,12 +66,6 @@ def test_backfill_logs_no_secrets(aws: str, seeded: tuple[Any, str]) -> None:
     assert leaks(r.stdout + r.stderr) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN LEAK: -v sets the root logger to DEBUG (cli.py), so botocore logs the "
-    "signed request headers: access key id, session token, signature. Fix in cli.py: keep "
-    "botocore/urllib3 at WARNING (or a redacting filter) even under -v.",
-)
 def test_backfill_verbose_logs_no_secrets(aws: str, seeded: tuple[Any, str]) -> None:
     """-v turns on DEBUG for everything, botocore included."""
     _, bucket = seeded
