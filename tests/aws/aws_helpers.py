@@ -176,12 +176,9 @@ class SlowProxy:
 
 def free_port_url() -> str:
     """A URL nothing listens on (bound, then closed at once)."""
-    import socket
+    from moto_server import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def retarget(event: dict[str, Any], bucket: str) -> dict[str, Any]:

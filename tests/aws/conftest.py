@@ -8,7 +8,6 @@ pointing thumbsmith at MinIO would.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,39 +16,20 @@ import boto3
 import pytest
 from aws_helpers import render_available
 
+from moto_server import AWS_ENV, moto_server
 from thumbsmith.settings import Settings, load
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
     saved = {k: os.environ.get(k) for k in [*AWS_ENV, "AWS_ENDPOINT_URL", "AWS_PROFILE"]}
-    os.environ.update(AWS_ENV)
-    os.environ["AWS_ENDPOINT_URL"] = url
-    os.environ.pop("AWS_PROFILE", None)
     try:
-        yield url
+        with moto_server() as url:
+            os.environ.update(AWS_ENV)
+            os.environ["AWS_ENDPOINT_URL"] = url
+            os.environ.pop("AWS_PROFILE", None)
+            yield url
     finally:
-        server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

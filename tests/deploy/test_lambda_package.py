@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import tomllib
@@ -25,6 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
+from moto_server import moto_server
 from thumbsmith import package
 from thumbsmith.package import BuildResult, PackageError, build_zip
 
@@ -149,24 +149,10 @@ def python312() -> str:
     pytest.skip("no Python 3.12 interpreter to run the zip under")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def s3_put_event(bucket: str, key_in_event: str, size: int, etag: str) -> dict[str, Any]:

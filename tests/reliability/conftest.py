@@ -16,7 +16,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fuzzing import Harness
-from reliability_helpers import AWS_ENV, free_port
+
+from moto_server import AWS_ENV
+from moto_server import moto_server as start_moto_server
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +29,8 @@ def harness() -> Iterator[Harness]:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with start_moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 
 from PIL import Image
 
+from moto_server import AWS_ENV, free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["AWS_ENV", "REPO", "free_port", "small_jpeg", "vm_hwm_mb"]
 
 
 def small_jpeg(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
