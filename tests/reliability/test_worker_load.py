@@ -12,12 +12,13 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import boto3
@@ -86,14 +87,32 @@ def worker_env(endpoint: str, **settings: str) -> dict[str, str]:
 
 
 def start_worker(url: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """A worker whose output goes to a temp file, read with :func:`worker_log`.
+
+    Not a pipe: a few thousand JSON log lines fill a pipe's buffer, and a worker blocked on
+    writing its log would stall the whole run while nobody reads until it exits.
+    """
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by worker_log
+    proc = subprocess.Popen(
         [sys.executable, "-m", "thumbsmith", "worker", "--queue-url", url, *args],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
+    _logs[proc.pid] = log
+    return proc
+
+
+_logs: dict[int, IO[str]] = {}
+
+
+def worker_log(proc: subprocess.Popen[str]) -> str:
+    log = _logs.pop(proc.pid)
+    with log:
+        log.seek(0)
+        return log.read()
 
 
 def outputs(s3: Any, bucket: str) -> dict[str, tuple[Any, str]]:
@@ -128,6 +147,7 @@ def test_worker_killed_midway_resumes_without_rewriting(clients: tuple[Any, Any]
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the parent and its pool children, no goodbyes
     proc.wait()
+    worker_log(proc)
     partial = outputs(s3, bucket)
     assert 150 <= len(partial) < 450, "the kill must land mid-run for this test to mean anything"
     time.sleep(1.1)  # LastModified has 1 s resolution: a rewrite must show
@@ -231,7 +251,7 @@ def run_load(s3: Any, sqs: Any, proxy: FaultProxy, bucket: str, n: int, workers:
         # server (one GIL with this test): poll rarely.
         time.sleep(0.5 if n <= 200 else 10)
     sampler.stop.set()
-    logs = "".join(p.stdout.read() for p in procs if p.stdout)
+    logs = "".join(worker_log(p) for p in procs)
     assert all(p.returncode == 0 for p in procs), logs[-3000:]
     seconds = (done_at or time.monotonic()) - start
 
