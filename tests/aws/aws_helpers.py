@@ -12,55 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from moto_server import make_buckets, make_queue, notify, queue_arn
+
+__all__ = ["make_buckets", "make_queue", "notify", "queue_arn"]
+
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
-
-
-def make_buckets(s3: Any, bucket: str) -> None:
-    s3.create_bucket(Bucket=bucket)
-    s3.create_bucket(Bucket=f"{bucket}-output")
-
-
-def make_queue(sqs: Any, name: str, *, visibility: int = 30, max_receive: int = 2) -> str:
-    """A queue with a DLQ (redrive after ``max_receive`` receives); returns its URL."""
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url: str = sqs.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": str(visibility),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive)}
-            ),
-        },
-    )["QueueUrl"]
-    return url
-
-
-def queue_arn(sqs: Any, url: str) -> str:
-    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return arn
-
-
-def notify(s3: Any, bucket: str, arn: str) -> None:
-    """S3 -> SQS for ObjectCreated and ObjectRemoved under images/ (lowercase 'prefix')."""
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": "thumbsmith",
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                }
-            ]
-        },
-    )
 
 
 def drain(sqs: Any, url: str, *, wait: int = 0) -> list[dict[str, Any]]:

@@ -21,6 +21,8 @@ from faultproxy import FaultPlan, FaultProxy
 from PIL import Image
 from reliability_helpers import REPO, small_jpeg
 
+from moto_server import make_buckets, make_queue, notify, queue_arn
+
 N_OBJECTS = 300
 WRAPPER = str(REPO / "tests" / "reliability" / "short_timeouts.py")
 # About 4% of S3 requests (some 100 of the ~2,700 a run makes); stalls are rare because
@@ -126,37 +128,10 @@ def test_backfill_through_s3_faults(clients: tuple[Any, Any], proxy: FaultProxy)
 def test_worker_through_s3_faults(clients: tuple[Any, Any], proxy: FaultProxy) -> None:
     s3, sqs = clients
     bucket = "faults-worker"
-    s3.create_bucket(Bucket=bucket)
-    s3.create_bucket(Bucket=f"{bucket}-output")
-    dlq = sqs.create_queue(QueueName=f"{bucket}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    import json
-
-    url = sqs.create_queue(
-        QueueName=bucket,
-        Attributes={
-            "VisibilityTimeout": "60",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
-        },
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": "t",
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                }
-            ]
-        },
-    )
+    make_buckets(s3, bucket)
+    url = make_queue(sqs, bucket, visibility=60, max_receive=5)
+    notify(s3, bucket, queue_arn(sqs, url), events=("s3:ObjectCreated:*",))
+    dlq = sqs.get_queue_url(QueueName=f"{bucket}-dlq")["QueueUrl"]
     etags = upload(s3, bucket, N_OBJECTS)
 
     r = subprocess.run(

@@ -26,6 +26,8 @@ import pytest
 from faultproxy import FaultPlan, FaultProxy
 from reliability_helpers import small_jpeg, vm_hwm_mb
 
+from moto_server import make_buckets, make_queue, notify, queue_arn
+
 RENDITIONS = ("large", "medium", "thumb")
 MAX_BYTES = 40_000  # THUMBSMITH_MAX_BYTES for these runs: the "oversized" poison is bigger
 
@@ -42,36 +44,11 @@ def counting_proxy(aws: str) -> Iterator[FaultProxy]:
 
 
 def setup_queue(s3: Any, sqs: Any, bucket: str, *, visibility: int) -> tuple[str, str]:
-    s3.create_bucket(Bucket=bucket)
-    s3.create_bucket(Bucket=f"{bucket}-output")
-    dlq = sqs.create_queue(QueueName=f"{bucket}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url = sqs.create_queue(
-        QueueName=bucket,
-        Attributes={
-            "VisibilityTimeout": str(visibility),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
-        },
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": "t",
-                    "QueueArn": arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "images/"}]}},
-                }
-            ]
-        },
-    )
-    return url, dlq
+    """Buckets, a queue with a DLQ (redrive after 2 receives), S3 -> SQS on ObjectCreated."""
+    make_buckets(s3, bucket)
+    url = make_queue(sqs, bucket, visibility=visibility, max_receive=2)
+    notify(s3, bucket, queue_arn(sqs, url), events=("s3:ObjectCreated:*",))
+    return url, sqs.get_queue_url(QueueName=f"{bucket}-dlq")["QueueUrl"]
 
 
 def worker_env(endpoint: str, **settings: str) -> dict[str, str]:
