@@ -2,7 +2,7 @@
 
 * SQS batches (S3 -> SQS, S3 -> SNS -> SQS, EventBridge -> SQS): Powertools'
   ``BatchProcessor`` reports exactly the failed records in ``batchItemFailures``. What
-  fails a record is decided by :func:`thumbsmith.events.handle` (shared with the
+  fails a record is decided by :func:`thumbsmith.dispatch.handle` (shared with the
   worker): a transient failure or an unparseable body (poison, which the queue's redrive
   policy moves to the DLQ after maxReceiveCount). A permanent image failure is logged as
   ``permanent_failure``, counted, and its message acknowledged.
@@ -29,7 +29,8 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from thumbsmith.events import Handled, Verdict, handle, quote_payload
+from thumbsmith.dispatch import Handled, Verdict, handle
+from thumbsmith.events import quote_payload
 from thumbsmith.process import Processor
 from thumbsmith.settings import Settings, load
 

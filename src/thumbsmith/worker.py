@@ -9,7 +9,7 @@ Message life cycle:
 * received with the configured visibility timeout, handed to a child;
 * while the child works, the parent extends the visibility (ChangeMessageVisibility)
   every half timeout, so a long job is never handed to a second consumer;
-* the message is deleted only when :func:`thumbsmith.events.handle` says DONE, i.e.
+* the message is deleted only when :func:`thumbsmith.dispatch.handle` says DONE, i.e.
   after every rendition was written (or the image failed for good and was logged);
 * RETRY (transient) puts it back after a backoff that grows with its receive count;
   POISON (unparseable) too, or at once when the queue has a redrive policy, so it
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from thumbsmith.dispatch import Verdict, handle
 from thumbsmith.errors import ConfigError
-from thumbsmith.events import Verdict, handle
 from thumbsmith.settings import Settings
 
 if TYPE_CHECKING:
