@@ -195,6 +195,13 @@ class Settings:
         group="running",
         check=_between(1, 50),
     )
+    read_timeout: float = setting(
+        60.0,
+        "Seconds to wait for an S3 or SQS response before botocore retries the call (an "
+        "SQS long poll gets THUMBSMITH_POLL_WAIT on top).",
+        group="running",
+        check=_between(1, 900),
+    )
     visibility_timeout: int = setting(
         120,
         "Worker: seconds a received message stays hidden; extended while the job runs.",

@@ -16,7 +16,14 @@ from thumbsmith.errors import (
     TransientError,
 )
 from thumbsmith.settings import Settings
-from thumbsmith.storage.s3 import S3Store, decode_metadata, encode_metadata, map_error
+from thumbsmith.storage.s3 import (
+    S3Store,
+    client_config,
+    decode_metadata,
+    encode_metadata,
+    map_error,
+    sqs_client,
+)
 
 UNICODE_KEY = "images/üñîcödé c++ 写真.jpg"
 
@@ -153,3 +160,15 @@ def test_metadata_codec() -> None:
     assert all(v.isascii() for v in encoded.values())
     assert decode_metadata(encoded) == meta
     assert decode_metadata({"X": "=?UTF-8?B?not base64!?="}) == {"x": "=?UTF-8?B?not base64!?="}
+
+
+def test_read_timeout_is_a_setting_and_long_polls_get_their_wait_on_top(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from thumbsmith.settings import load
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # a client needs one; no call is made
+    settings = load(env={"THUMBSMITH_READ_TIMEOUT": "7", "THUMBSMITH_POLL_WAIT": "20"})
+    assert client_config(settings).read_timeout == 7
+    # A 20 s long poll must not be cut off by a 7 s read timeout and retried forever.
+    assert sqs_client(settings).meta.config.read_timeout == 27

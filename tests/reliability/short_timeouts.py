@@ -1,5 +1,6 @@
 """``python tests/reliability/short_timeouts.py ARGS`` = ``thumbsmith ARGS``, with a short
-S3 read timeout and botocore's retry decisions logged, for the fault-injection tests.
+S3/SQS read timeout (THUMBSMITH_READ_TIMEOUT) and botocore's retry decisions logged, for
+the fault-injection tests.
 
 The setup is at module level on purpose: backfill and worker start their pools with
 "spawn", and a spawned child re-runs the parent's main module (as ``__mp_main__``), so
@@ -12,10 +13,8 @@ import logging
 import os
 import sys
 
-import thumbsmith.storage.s3 as s3
-
 # A stall in the proxy must outlast this, and a test must not wait out 60 s per stall.
-s3.READ_TIMEOUT = float(os.environ.get("RELIABILITY_READ_TIMEOUT", "2"))
+os.environ.setdefault("THUMBSMITH_READ_TIMEOUT", os.environ.get("RELIABILITY_READ_TIMEOUT", "2"))
 logging.basicConfig(level=logging.WARNING, format="%(process)d %(levelname)s %(name)s: %(message)s")
 logging.getLogger("botocore.retries").setLevel(logging.DEBUG)
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 60.0
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _NO_BUCKET = {"NoSuchBucket"}
@@ -64,7 +63,7 @@ _TRANSIENT = {
 }
 
 
-def client_config(settings: Settings) -> Config:
+def client_config(settings: Settings, *, long_poll: bool = False) -> Config:
     """Retries and timeouts shared by every S3 and SQS client thumbsmith builds.
 
     Adaptive mode is standard mode (exponential backoff with jitter on throttling, 5xx
@@ -76,7 +75,8 @@ def client_config(settings: Settings) -> Config:
     return Config(
         retries={"max_attempts": settings.retry_attempts, "mode": "adaptive"},
         connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        # A long poll legitimately waits poll_wait seconds before answering.
+        read_timeout=settings.read_timeout + (settings.poll_wait if long_poll else 0),
         # One client is shared by the threads of a process; room for all of them.
         max_pool_connections=32,
     )
@@ -100,7 +100,9 @@ def sqs_client(settings: Settings) -> SQSClient:
     import boto3
 
     return boto3.session.Session().client(
-        "sqs", endpoint_url=_endpoint("sqs", settings), config=client_config(settings)
+        "sqs",
+        endpoint_url=_endpoint("sqs", settings),
+        config=client_config(settings, long_poll=True),
     )
 
 
