@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.events import EventKind, ObjectEvent
-from thumbsmith.process import Outcome, Processor
+from thumbsmith.process import Processor
 from thumbsmith.settings import Settings
 from thumbsmith.storage.open import Target
 
@@ -123,8 +123,3 @@ def backfill(
             drain_one()
     bar.close()
     return summary
-
-
-def outcome_line(outcome: Outcome) -> str:
-    what = ", ".join(outcome.written or outcome.deleted) or outcome.reason
-    return f"{outcome.status}: {outcome.event.uri} ({what}) {outcome.ms:.0f} ms"

@@ -52,10 +52,6 @@ def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {path}: cannot read: {exc.strerror}", file=sys.stderr)
             failed += 1
             continue
-        if len(data) > options.max_bytes:
-            print(f"error: {path}: {len(data)} bytes is over THUMBSMITH_MAX_BYTES", file=sys.stderr)
-            failed += 1
-            continue
         try:
             renditions = render(data, settings.specs, options, name=str(path))
         except ThumbsmithError as exc:

@@ -116,12 +116,14 @@ class Processor:
                 "(THUMBSMITH_MAX_BYTES)"
             )
         out_bucket = self.keys.output_bucket(event.bucket)
-        if not self._stale(head, out_bucket):
+        stale = self._stale(head, out_bucket)
+        if not stale:
             return Outcome(event, "skipped", "renditions are up to date")
 
         data, source = self.store.get(event.bucket, event.key)
-        stale = self._stale(source, out_bucket) if source.etag != head.etag else None
-        stale = stale if stale is not None else self._stale(head, out_bucket)
+        if source.etag != head.etag:
+            # Replaced between HEAD and GET: judge the renditions against what we read.
+            stale = self._stale(source, out_bucket)
 
         from thumbsmith.pipeline import render  # lazy: pyvips loads only when needed
 
