@@ -33,10 +33,10 @@ def main() -> int:
     try:
         import pyvips
 
-        from thumbsmith.imaging import configure
-        from thumbsmith.imaging.model import RenderOptions
-        from thumbsmith.imaging.steps import STEPS, Job, load_factor
-        from thumbsmith.specs import parse_renditions
+        from thumbsmith.core import RenderOptions, configure, parse_renditions
+        from thumbsmith.core.job import Job
+        from thumbsmith.core.pipeline import STEPS
+        from thumbsmith.core.steps.load import load_factor
     except ImportError as exc:
         print(f"thumbsmith's step list is not importable ({exc}); nothing to measure.")
         return 0
@@ -44,7 +44,7 @@ def main() -> int:
     configure(concurrency=1)
     specs = parse_renditions("large=1280,medium=640,thumb=160")
     options = RenderOptions()
-    names = [n for n, _ in STEPS]
+    names = [step.name for step in STEPS]
     print(f"median ms per step, {args.reps} reps, 1 thread")
     print(
         f"{'input':<8}"
@@ -59,11 +59,11 @@ def main() -> int:
         shrink = 1
         for rep in range(args.reps + 1):
             job = Job(data, specs, options, name=inp.path.name)
-            for name, step in STEPS:
+            for step in STEPS:
                 t0 = time.perf_counter()
-                step(job)
+                step.run(job)
                 if rep:
-                    times[name].append((time.perf_counter() - t0) * 1e3)
+                    times[step.name].append((time.perf_counter() - t0) * 1e3)
             if inp.kind == "jpeg":
                 head = pyvips.Image.new_from_buffer(data, "")
                 factor = load_factor(head.width, head.height, specs)

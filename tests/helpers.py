@@ -1,15 +1,31 @@
-"""Small real images made in-test, for tests that need an image but not a corpus file."""
+"""Shared test helpers: the third-party corpus (read in place, never copied; tests skip
+cleanly when it is absent) and small real images made in-test."""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
+from thumbsmith.core.spec import RenditionSpec
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
+
+
+def _load_manifest() -> list[dict[str, Any]]:
+    path = CORPUS / "manifest.json"
+    entries: list[dict[str, Any]] = json.loads(path.read_text()) if path.is_file() else []
+    return entries
+
+
+#: The corpus manifest's entries; empty when the corpus is absent.
+MANIFEST = _load_manifest()
+BY_FILE = {e["file"]: e for e in MANIFEST}
 
 
 def corpus_file(name: str) -> Path:
@@ -18,6 +34,32 @@ def corpus_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"corpus file {name} not found")
     return path
+
+
+def corpus_bytes(name: str) -> bytes:
+    return corpus_file(name).read_bytes()
+
+
+def corpus_entry(name: str) -> dict[str, Any]:
+    if name not in BY_FILE:
+        pytest.skip(f"corpus file {name} not found")
+    return BY_FILE[name]
+
+
+def entries(*expect: str) -> list[Any]:
+    """Manifest entries as pytest params (an empty list when the corpus is absent)."""
+    return [pytest.param(e, id=e["file"]) for e in MANIFEST if e["expect"] in expect]
+
+
+def upright_size(entry: dict[str, Any]) -> tuple[int, int]:
+    """A manifest entry's size after EXIF orientation."""
+    w, h = entry["width"], entry["height"]
+    return (h, w) if (entry.get("orientation") or 1) >= 5 else (w, h)
+
+
+def expected_size(entry: dict[str, Any], spec: RenditionSpec) -> tuple[int, int]:
+    """The exact size a fit-inside rendition of a corpus file must have."""
+    return spec.fit(*upright_size(entry))
 
 
 def jpeg(width: int = 800, height: int = 600, *, seed: int = 0, orientation: int = 1) -> bytes:

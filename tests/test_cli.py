@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers import corpus_file, jpeg, size_of
-from thumbsmith.storage.local import META_DIR
+from thumbsmith.adapters.storage.local import META_DIR
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("THUMBSMITH_")}
 
@@ -146,3 +146,33 @@ def test_convert_corpus_eps_through_ghostscript(tmp_path: Path) -> None:
 def test_scripts_are_valid_bash(script: str) -> None:
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run(["bash", "-n", str(root / script)], check=False).returncode == 0
+
+
+def test_convert_keeps_same_named_files_apart_and_is_idempotent(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x.jpg").write_bytes(jpeg(900, 600, seed=1))
+    (tmp_path / "b" / "x.jpg").write_bytes(jpeg(600, 900, seed=2))
+    out = tmp_path / "out"
+    r = run("convert", str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg"), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    # Keys are the paths relative to the common parent: neither overwrites the other.
+    assert size_of((out / "large" / "a" / "x.jpg.jpg").read_bytes()) == (900, 600)
+    assert size_of((out / "large" / "b" / "x.jpg.jpg").read_bytes()) == (600, 900)
+    assert len(list(out.rglob("*.jpg"))) == 6
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.jpg")}
+    again = run(
+        "convert", str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg"), "-o", str(out)
+    )
+    assert again.returncode == 0, again.stderr
+    assert "skipped" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jpg")} == mtimes
+
+
+def test_convert_single_file_key_is_its_name(tmp_path: Path) -> None:
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(jpeg(300, 200))
+    r = run("convert", str(src), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "thumb" / "photo.jpg.jpg").is_file()
+    assert f"{tmp_path / 'out' / 'thumb' / 'photo.jpg.jpg'}  160x107" in r.stdout

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from thumbsmith.adapters.storage.local import META_DIR, LocalStore
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, UnsafeKey
-from thumbsmith.storage.local import META_DIR, LocalStore
 
 
 @pytest.fixture

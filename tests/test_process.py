@@ -10,10 +10,11 @@ from PIL import Image
 
 from helpers import jpeg, size_of
 from thumbsmith import settings as S
+from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ConfigError, CorruptImage, ImageTooLarge, UnsupportedFormat
-from thumbsmith.events import EventKind, ObjectEvent
-from thumbsmith.process import META_SOURCE_ETAG, Processor
-from thumbsmith.storage.local import LocalStore
+from thumbsmith.runners.bootstrap import processor
+from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.process import META_SOURCE_ETAG, Processor
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def store(tmp_path: Path) -> LocalStore:
 
 
 def proc(store: LocalStore, **env: str) -> Processor:
-    return Processor(store, S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()}))
+    return processor(store, S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()}))
 
 
 def created(key: str) -> ObjectEvent:

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from thumbsmith import settings as S
+from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import ConfigError
-from thumbsmith.specs import RenditionSpec
 
 
 def test_defaults_match_the_spec() -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from thumbsmith import settings as S
+from thumbsmith.core.spec import RenditionSpec, parse_renditions
 from thumbsmith.errors import ConfigError
-from thumbsmith.keys import KeyMapper
-from thumbsmith.specs import RenditionSpec, largest_first, parse_renditions
+from thumbsmith.runners.bootstrap import process_config
+from thumbsmith.service.keys import KeyMapper
 
 
 @pytest.mark.parametrize(
@@ -26,20 +27,18 @@ def test_fit_inside_keep_aspect_never_upscale(
 
 def test_parse_and_order() -> None:
     specs = parse_renditions("thumb=160x120, large=1280 ,medium=640")
-    assert [s.name for s in largest_first(specs)] == ["large", "medium", "thumb"]
+    assert [s.name for s in specs] == ["thumb", "large", "medium"]
     assert specs[0] == RenditionSpec("thumb", 160, 120)
 
 
 def mapper(**env: str) -> KeyMapper:
-    return KeyMapper.from_settings(
-        S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()})
-    )
+    return process_config(S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()})).keys
 
 
 def test_default_layout() -> None:
     m = mapper()
     assert m.output_bucket("photos") == "photos-output"
-    assert m.output_keys("images/cat.png") == {
+    assert m.output_keys("photos", "images/cat.png") == {
         "large": "large/images/cat.png.jpg",
         "medium": "medium/images/cat.png.jpg",
         "thumb": "thumb/images/cat.png.jpg",
@@ -58,7 +57,7 @@ def test_default_template_is_collision_free() -> None:
         "images/e\u0301.jpg",
         "images/sub/cat.png",
     ]
-    outs = [m.output_key(k, "large") for k in sources]
+    outs = [m.output_key("photos", k, "large") for k in sources]
     assert len(set(outs)) == len(sources)
 
 

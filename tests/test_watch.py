@@ -9,8 +9,9 @@ from pathlib import Path
 
 from helpers import jpeg, size_of
 from thumbsmith import settings as S
-from thumbsmith.storage.open import parse_target
-from thumbsmith.watch import watch
+from thumbsmith.runners.pool import Result
+from thumbsmith.runners.target import parse_target
+from thumbsmith.runners.watch import watch
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 30) -> bool:
@@ -25,12 +26,12 @@ def wait_for(cond: Callable[[], bool], timeout: float = 30) -> bool:
 def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:
     images = tmp_path / "photos" / "images"
     images.mkdir(parents=True)
-    results: list[tuple[str, str, str]] = []
+    results: list[Result] = []
     stop = threading.Event()
     thread = threading.Thread(
         target=watch,
         args=(parse_target(str(tmp_path / "photos")), S.load(env={})),
-        kwargs={"stop": stop, "settle": 0.2, "on_result": lambda *r: results.append(r)},
+        kwargs={"stop": stop, "settle": 0.2, "on_result": results.append},
         daemon=True,
     )
     thread.start()
@@ -46,10 +47,10 @@ def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:
             fh.write(data[1000:])
         assert wait_for(large.exists), f"no rendition; results: {results}"
         assert size_of(large.read_bytes()) == (1200, 900)
-        assert all(status != "permanent" for _, status, _ in results), results
+        assert not any(r.failed for r in results), results
 
         (images / "not-an-image.jpg").write_text("hello")
-        assert wait_for(lambda: any(s == "permanent" for _, s, _ in results))
+        assert wait_for(lambda: any(r.status == "permanent" for r in results))
 
         (images / "new one.jpg").unlink()
         assert wait_for(lambda: not large.exists())

@@ -19,7 +19,6 @@ Threads are set by the parent through the environment (``VIPS_CONCURRENCY``,
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import os
@@ -66,20 +65,9 @@ def _jpeg_dims(data: bytes) -> tuple[int, int]:
 
 
 def make_thumbsmith() -> Job:
-    import thumbsmith.imaging as imaging
-    from thumbsmith.imaging.model import RenderOptions
-    from thumbsmith.pipeline import render
-    from thumbsmith.specs import parse_renditions
+    from thumbsmith.core import RenderOptions, configure, parse_renditions, render
 
-    configure = getattr(imaging, "configure", None)
-    if callable(configure):
-        params = inspect.signature(configure).parameters
-        for key in ("concurrency", "vips_concurrency", "threads"):
-            if key in params:
-                configure(**{key: _threads()})
-                break
-        else:
-            configure()
+    configure(concurrency=_threads())
     specs = parse_renditions(",".join(f"{n}={s}" for n, s in SIZES))
     options = RenderOptions(quality=QUALITY)
 

@@ -1,21 +1,25 @@
 """``thumbsmith``: convert, backfill, watch, worker, package, config.
 
-Every command builds ``ObjectEvent``s (or calls the core directly, for ``convert``) and
-prints one clear line per bad file, then goes on with the next one.
+Argument parsing and printing only: each command calls a runner, which builds
+``ObjectEvent``s for the one ``process()``, and prints what it returns: one clear line
+per bad file, then a summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from thumbsmith import __version__
 from thumbsmith.errors import ConfigError, ThumbsmithError
 from thumbsmith.settings import Settings, describe, load, render_markdown
+
+if TYPE_CHECKING:
+    from thumbsmith.runners.pool import Result
 
 
 def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,56 +37,61 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith.imaging import configure
-    from thumbsmith.imaging.model import RenderOptions
-    from thumbsmith.keys import KeyMapper
-    from thumbsmith.pipeline import render
-    from thumbsmith.storage.local import _atomic_write
+    from thumbsmith.runners.convert import Converted, convert
 
-    configure(settings)
-    options = RenderOptions.from_settings(settings)
-    keys = KeyMapper.from_settings(settings)
     out_dir = Path(args.output)
-    failed = 0
-    for file in args.files:
-        path = Path(file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            print(f"error: {path}: cannot read: {exc.strerror}", file=sys.stderr)
-            failed += 1
-            continue
-        try:
-            renditions = render(data, settings.specs, options, name=str(path))
-        except ThumbsmithError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        for r in renditions:
-            dest = out_dir / keys.output_key(path.name, r.name, r.extension)
-            _atomic_write(dest, r.data)
-            print(f"{dest}  {r.width}x{r.height}  {len(r.data)} bytes")
-    if failed:
-        print(f"{failed} of {len(args.files)} file(s) failed", file=sys.stderr)
-    return 1 if failed else 0
+
+    def report(result: Converted) -> None:
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+            return
+        assert result.outcome is not None
+        if not result.outcome.renditions:
+            print(f"{result.path}: {result.outcome.status} ({result.outcome.reason})")
+        for w in result.outcome.renditions:
+            print(f"{out_dir / w.key}  {w.width}x{w.height}  {w.bytes} bytes")
+
+    summary = convert([Path(f) for f in args.files], out_dir, settings, on_result=report)
+    if summary.failed:
+        print(f"{summary.failed} of {len(args.files)} file(s) failed", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith.storage.open import parse_target
+    from thumbsmith.runners.target import parse_target
 
     target = parse_target(args.target, args.prefix)
     if args.enqueue:
-        from thumbsmith.enqueue import enqueue
+        from thumbsmith.runners.bootstrap import process_config, sqs_queue
+        from thumbsmith.runners.enqueue import enqueue
 
         store = target.open(settings)
-        prefix = settings.prefix if target.prefix is None else target.prefix
-        count = enqueue(store, target.bucket, prefix, args.enqueue, settings)
+        keys = process_config(settings).keys
+        queue = sqs_queue(settings, args.enqueue)
+        count = enqueue(store, target.bucket, target.prefix_or(settings), queue, keys)
         print(f"enqueued {count} object(s) from {target.display} to {args.enqueue}")
         return 0
 
-    from thumbsmith.backfill import backfill
+    from tqdm import tqdm
 
-    summary = backfill(target, settings, workers=args.workers, progress=not args.no_progress)
+    from thumbsmith.runners.backfill import backfill
+
+    bar = tqdm(total=0, unit="img", disable=args.no_progress, file=sys.stderr)
+
+    def started(total: int) -> None:
+        bar.reset(total=total)
+
+    def report(result: Result) -> None:
+        if result.failed:
+            bar.write(f"error: {result.message}", file=sys.stderr)
+        bar.update(1)
+
+    try:
+        summary = backfill(
+            target, settings, workers=args.workers, on_start=started, on_result=report
+        )
+    finally:
+        bar.close()
     print(summary.line())
     if summary.failed:
         print(f"{summary.failed} object(s) failed:", file=sys.stderr)
@@ -92,28 +101,54 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_result(result: Result) -> None:
+    if result.failed:
+        print(f"error: {result.message}", file=sys.stderr, flush=True)
+    else:
+        reason = f" ({result.message})" if result.message else ""
+        print(f"{result.status}: {result.uri}{reason}", flush=True)
+
+
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith.storage.open import parse_target
-    from thumbsmith.watch import watch
+    from thumbsmith.runners.target import parse_target
+    from thumbsmith.runners.watch import watch
 
     target = parse_target(args.target, args.prefix)
     if target.scheme != "local":
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
-    print(f"watching {target.display} (prefix {args.prefix or settings.prefix!r}); Ctrl-C stops")
-    watch(target, settings, workers=args.workers or settings.workers or 1)
+    print(f"watching {target.display} (prefix {target.prefix_or(settings)!r}); Ctrl-C stops")
+    watch(target, settings, workers=args.workers, on_result=_print_result)
     return 0
 
 
 def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith import worker
+    from thumbsmith.runners.worker import run_worker
 
-    return worker.main(args, settings)
+    run_worker(
+        args.queue_url,
+        settings,
+        concurrency=args.concurrency,
+        max_messages=args.max_messages,
+        idle_exit=args.idle_exit,
+    )
+    return 0
 
 
 def _cmd_package(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith import package
+    from thumbsmith.tools.package import PackageError, build_zip
 
-    return package.main(args)
+    try:
+        result = build_zip(
+            arch=args.arch,
+            python=args.python,
+            output_dir=args.output,
+            include_boto3=args.include_boto3,
+        )
+    except PackageError as exc:
+        print(f"thumbsmith package: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,19 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    # botocore's DEBUG output carries signed request headers (access key id, session
-    # token, signature): -v is for thumbsmith's own story, never for credentials.
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load(config_file=args.config, renditions=args.renditions)
-        logging.getLogger("thumbsmith").setLevel(
-            logging.DEBUG if args.verbose else settings.log_level.upper()
-        )
+        if args.command != "config":
+            from thumbsmith.runners.bootstrap import start
+
+            # -v is for thumbsmith's own story; botocore stays quiet (signed headers).
+            start(settings, logs="text", verbose=args.verbose)
         return int(args.func(args, settings))
     except ConfigError as exc:
         print(f"thumbsmith: configuration error: {exc}", file=sys.stderr)

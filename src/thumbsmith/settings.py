@@ -21,8 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from thumbsmith.core.spec import DEFAULT_RENDITIONS, RenditionSpec, parse_renditions
 from thumbsmith.errors import ConfigError
-from thumbsmith.specs import DEFAULT_RENDITIONS, RenditionSpec, parse_renditions
 
 ENV_PREFIX = "THUMBSMITH_"
 CONFIG_ENV = "THUMBSMITH_CONFIG"

@@ -49,8 +49,8 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def render_available() -> bool:
-    from thumbsmith.pipeline import render
-    from thumbsmith.specs import parse_renditions
+    from thumbsmith.core import render
+    from thumbsmith.core.spec import parse_renditions
 
     try:
         render(b"", parse_renditions("t=8"))

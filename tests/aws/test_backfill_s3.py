@@ -15,13 +15,18 @@ from aws_helpers import drain, make_buckets, make_queue, worker_env
 from PIL import Image
 
 from thumbsmith import cli
-from thumbsmith.enqueue import enqueue, s3_event
-from thumbsmith.events import parse
+from thumbsmith.adapters.storage import ObjectInfo
+from thumbsmith.runners.bootstrap import process_config, s3_store, sqs_queue
+from thumbsmith.runners.enqueue import enqueue, s3_event
+from thumbsmith.service.events import parse
+from thumbsmith.service.keys import KeyMapper
 from thumbsmith.settings import Settings
-from thumbsmith.storage import ObjectInfo
-from thumbsmith.storage.s3 import S3Store
 
 ODD_KEYS = ["images/a b.jpg", "images/c+d.jpg", "images/100%.jpg", "images/ü/写真.jpg"]
+
+
+def key_mapper(settings: Settings) -> KeyMapper:
+    return process_config(settings).keys
 
 
 def small_jpeg(seed: int) -> bytes:
@@ -41,7 +46,9 @@ def test_enqueue_sends_one_event_per_object(
     s3.put_object(Bucket=name, Key="images/folder/", Body=b"")
     s3.put_object(Bucket=name, Key="elsewhere/x.jpg", Body=b"x")
 
-    count = enqueue(S3Store.from_settings(settings), name, "images/", url, settings)
+    count = enqueue(
+        s3_store(settings), name, "images/", sqs_queue(settings, url), key_mapper(settings)
+    )
     assert count == len(keys)
     messages = drain(sqs, url)
     assert len(messages) == len(keys)
@@ -68,11 +75,11 @@ def test_enqueue_to_missing_queue_is_a_clear_error(
 
     with pytest.raises(ConfigError, match="does not exist"):
         enqueue(
-            S3Store.from_settings(settings),
+            s3_store(settings),
             name,
             "images/",
-            f"{moto_url}/123456789012/{name}-nope",
-            settings,
+            sqs_queue(settings, f"{moto_url}/123456789012/{name}-nope"),
+            key_mapper(settings),
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 from aws_helpers import load_event
 
 from thumbsmith.errors import BadEvent
-from thumbsmith.events import EventKind, ObjectEvent, parse
+from thumbsmith.service.events import EventKind, ObjectEvent, parse
 
 SPACE = "images/red flower.jpg"
 PLUS = "images/c++ logo.png"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,26 +21,19 @@ from aws_helpers import (
     sqs_lambda_event,
 )
 
+from helpers import corpus_bytes
 from thumbsmith import aws_lambda
+from thumbsmith.adapters.storage import ObjectInfo
+from thumbsmith.adapters.storage.s3 import S3Store
 from thumbsmith.errors import TransientError
-from thumbsmith.process import Processor
+from thumbsmith.runners.bootstrap import processor, s3_store
 from thumbsmith.settings import Settings
-from thumbsmith.storage import ObjectInfo
-from thumbsmith.storage.s3 import S3Store
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 SPACE = "images/red flower.jpg"
 PLUS = "images/c++ logo.png"
 UNICODE = "images/üñîcödé/写真.jpg"
 EXAMPLE_SIZES = {SPACE: (600, 450), PLUS: (100, 100), UNICODE: (320, 240)}
 SIZES = {"large": 1280, "medium": 640, "thumb": 160}
-
-
-def corpus_bytes(name: str) -> bytes:
-    path = CORPUS / name
-    if not path.is_file():
-        pytest.skip(f"corpus file {name} not found")
-    return path.read_bytes()
 
 
 class FlakyStore:
@@ -90,8 +82,8 @@ class FlakyStore:
 
 @pytest.fixture
 def handler_store(settings: Settings) -> Iterator[S3Store]:
-    store = S3Store.from_settings(settings)
-    aws_lambda.use(Processor(FlakyStore(store), settings))
+    store = s3_store(settings)
+    aws_lambda.use(processor(FlakyStore(store), settings), settings)
     yield store
     aws_lambda.use(None)
 
@@ -267,7 +259,7 @@ def test_recursion_guard_refuses(s3: Any, name: str, settings: Settings) -> None
     make_buckets(s3, name)
     s3.put_object(Bucket=name, Key=SPACE, Body=b"x")
     unsafe = settings.replace(output_bucket="{bucket}", key_template="images/{rendition}/{key}")
-    aws_lambda.use(Processor(S3Store.from_settings(unsafe), unsafe))
+    aws_lambda.use(processor(s3_store(unsafe), unsafe), unsafe)
     try:
         with pytest.raises(aws_lambda.RetryableFailure, match="recursion guard"):
             aws_lambda.handler(retarget(load_event("s3-put.json"), name), None)

@@ -8,6 +8,12 @@ import pytest
 from aws_helpers import free_port_url, make_buckets
 from botocore.exceptions import ClientError
 
+from thumbsmith.adapters.aws import map_error, sqs_client
+from thumbsmith.adapters.storage.s3 import (
+    S3Store,
+    decode_metadata,
+    encode_metadata,
+)
 from thumbsmith.errors import (
     AccessDenied,
     BucketNotFound,
@@ -15,22 +21,15 @@ from thumbsmith.errors import (
     StorageError,
     TransientError,
 )
+from thumbsmith.runners.bootstrap import client_options, s3_store
 from thumbsmith.settings import Settings
-from thumbsmith.storage.s3 import (
-    S3Store,
-    client_config,
-    decode_metadata,
-    encode_metadata,
-    map_error,
-    sqs_client,
-)
 
 UNICODE_KEY = "images/üñîcödé c++ 写真.jpg"
 
 
 def test_put_get_head_delete_round_trip(s3: Any, name: str, settings: Settings) -> None:
     make_buckets(s3, name)
-    store = S3Store.from_settings(settings)  # endpoint from AWS_ENDPOINT_URL alone
+    store = s3_store(settings)  # endpoint from AWS_ENDPOINT_URL alone
     meta = {"thumbsmith-source-etag": "abc", "thumbsmith-source-key": UNICODE_KEY}
     info = store.put(
         name,
@@ -66,7 +65,7 @@ def test_list_paginates(s3: Any, name: str, settings: Settings) -> None:
     for i in range(5):
         s3.put_object(Bucket=name, Key=f"images/{i}.jpg", Body=b"x" * i)
     s3.put_object(Bucket=name, Key="other/skip.jpg", Body=b"x")
-    store = S3Store(S3Store.from_settings(settings).client, page_size=2)
+    store = S3Store(s3_store(settings).client, page_size=2)
     listed = list(store.list(name, "images/"))
     assert [i.key for i in listed] == [f"images/{i}.jpg" for i in range(5)]
     assert [i.size for i in listed] == list(range(5))
@@ -77,7 +76,7 @@ def test_missing_object_and_missing_bucket_are_distinct(
     s3: Any, name: str, settings: Settings
 ) -> None:
     make_buckets(s3, name)
-    store = S3Store.from_settings(settings)
+    store = s3_store(settings)
     with pytest.raises(ObjectNotFound, match="no such object"):
         store.head(name, "images/nope.jpg")
     with pytest.raises(ObjectNotFound):
@@ -95,10 +94,8 @@ def test_missing_object_and_missing_bucket_are_distinct(
 
 def test_settings_endpoint_overrides_environment(settings: Settings) -> None:
     # AWS_ENDPOINT_URL points at moto; the setting wins and points at a closed port.
-    store = S3Store.from_settings(
-        settings.replace(s3_endpoint_url=free_port_url(), retry_attempts=1)
-    )
-    with pytest.raises(TransientError, match="cannot reach S3"):
+    store = s3_store(settings.replace(s3_endpoint_url=free_port_url(), retry_attempts=1))
+    with pytest.raises(TransientError, match="cannot reach the endpoint"):
         store.head("bucket", "images/a.jpg")
 
 
@@ -108,7 +105,7 @@ def test_endpoint_from_aws_endpoint_url_s3(
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
     make_buckets(s3, name)
-    store = S3Store.from_settings(settings)
+    store = s3_store(settings)
     store.put(name, "images/a.jpg", b"x", content_type="image/jpeg")
     assert store.head(name, "images/a.jpg").size == 1
 
@@ -135,7 +132,7 @@ def _client_error(code: str, status: int) -> ClientError:
     ],
 )
 def test_error_mapping(code: str, status: int, kind: type[Exception]) -> None:
-    mapped = map_error(_client_error(code, status), bucket="b", key="k", action="GET")
+    mapped = map_error(_client_error(code, status), where="s3://b/k", action="GET", bucket="b")
     assert type(mapped) is kind
     assert "s3://b" in str(mapped)
     # Only a bad object is permanent; a missing bucket or permission is fixed by a human,
@@ -145,13 +142,13 @@ def test_error_mapping(code: str, status: int, kind: type[Exception]) -> None:
 
 
 def test_access_denied_message_is_actionable() -> None:
-    mapped = map_error(_client_error("AccessDenied", 403), bucket="b", key="k", action="PUT")
+    mapped = map_error(_client_error("AccessDenied", 403), where="s3://b/k", action="PUT")
     assert "access denied" in str(mapped) and "policy" in str(mapped)
 
 
 def test_non_boto_errors_pass_through() -> None:
     exc = ValueError("a bug")
-    assert map_error(exc, bucket="b", action="GET") is exc
+    assert map_error(exc, where="s3://b", action="GET") is exc
 
 
 def test_metadata_codec() -> None:
@@ -169,6 +166,6 @@ def test_read_timeout_is_a_setting_and_long_polls_get_their_wait_on_top(
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # a client needs one; no call is made
     settings = load(env={"THUMBSMITH_READ_TIMEOUT": "7", "THUMBSMITH_POLL_WAIT": "20"})
-    assert client_config(settings).read_timeout == 7
+    assert client_options(settings, "s3").config().read_timeout == 7
     # A 20 s long poll must not be cut off by a 7 s read timeout and retried forever.
-    assert sqs_client(settings).meta.config.read_timeout == 27
+    assert sqs_client(client_options(settings, "sqs")).meta.config.read_timeout == 27

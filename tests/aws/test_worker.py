@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,22 +21,15 @@ from aws_helpers import (
     worker_env,
 )
 
-from helpers import jpeg
+from helpers import BY_FILE, CORPUS, jpeg, upright_size
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 BOXES = {"large": 1280, "medium": 640, "thumb": 160}
 
 
 def manifest() -> dict[str, dict[str, Any]]:
-    path = CORPUS / "manifest.json"
-    if not path.is_file():
-        pytest.skip("corpus not found at ../shared/corpus")
-    return {e["file"]: e for e in json.loads(path.read_text())}
-
-
-def upright(entry: dict[str, Any]) -> tuple[int, int]:
-    w, h = entry["width"], entry["height"]
-    return (h, w) if (entry.get("orientation") or 1) >= 5 else (w, h)
+    if not BY_FILE:
+        pytest.skip(f"corpus not found at {CORPUS}")
+    return BY_FILE
 
 
 def expected(size: tuple[int, int], box: int) -> tuple[int, int]:
@@ -95,7 +87,7 @@ def test_end_to_end_notifications_worker_and_delete(s3: Any, sqs: Any, name: str
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
 
-    expected_sizes = {key: upright(files[f]) for key, f in OK_FILES.items()}
+    expected_sizes = {key: upright_size(files[f]) for key, f in OK_FILES.items()}
     expected_sizes[MULTIPART_KEY] = (320, 240)
     keys = output_keys(s3, name)
     assert keys == {f"{r}/{k}.jpg" for r in BOXES for k in expected_sizes}

@@ -8,7 +8,6 @@ That proves the zip is self-contained. uv's own cache keeps the wheels between r
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -24,12 +23,13 @@ from typing import Any
 import boto3
 import pytest
 
+from helpers import CORPUS
 from moto_server import moto_server
-from thumbsmith import package
-from thumbsmith.package import BuildResult, PackageError, build_zip
+from thumbsmith.tools import package
+from thumbsmith.tools.package import BuildResult, PackageError, build_zip
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = (REPO / ".." / "shared" / "corpus" / "sharp__Landscape_6.jpg").resolve()
+SAMPLE = CORPUS / "sharp__Landscape_6.jpg"
 PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
 EXPECTED_MACHINE = {"x86_64": 62, "arm64": 183}
 MIB = 1024 * 1024
@@ -116,6 +116,13 @@ def test_zip_is_within_limits_for_the_target_and_matches_the_lock(
         assert "thumbsmith/__init__.py" in names
         assert "pyvips/__init__.py" in names
         assert not any(n.startswith(("boto3/", "botocore/", "s3transfer/")) for n in names)
+        # The build tooling stays home: no shipped module reads uv.lock or writes zips.
+        ours = [n for n in names if n.startswith("thumbsmith/") and n.endswith(".py")]
+        assert "thumbsmith/aws_lambda.py" in ours
+        assert not any(n.startswith("thumbsmith/tools/") for n in ours)
+        for module in ours:
+            source = zf.read(module).decode()
+            assert "uv.lock" not in source and "ZipFile(" not in source, module
         build_info = json.loads(zf.read(package.BUILD_INFO))
         assert build_info["arch"] == arch and build_info["python"] == "3.12"
 
@@ -314,8 +321,9 @@ def test_refuses_a_zip_over_the_limits(
 ) -> None:
     monkeypatch.setattr(package, "MAX_ZIPPED", 1 * MIB)
     out = tmp_path / "dist"
-    args = argparse.Namespace(arch="arm64", python="3.12", output=str(out), include_boto3=False)
-    assert package.main(args) == 1
+    from thumbsmith import cli
+
+    assert cli.main(["package", "--arch", "arm64", "--python", "3.12", "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert "refusing to write a zip over Lambda's limits" in err and "zipped" in err
     assert not out.exists() or not any(out.iterdir())

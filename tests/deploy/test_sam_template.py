@@ -26,7 +26,7 @@ from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from thumbsmith import package
+from thumbsmith.tools import package
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy" / "template.yaml"

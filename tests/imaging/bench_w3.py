@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pyvips
 
-from thumbsmith.imaging import configure, steps
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
+from thumbsmith.core import configure, render, steps
+from thumbsmith.core.spec import parse_renditions
 
 BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench-images"
 SPECS = parse_renditions("large=1280,medium=640,thumb=160")
@@ -70,9 +69,9 @@ def reference_640(data: bytes, size: tuple[int, int]) -> np.ndarray:
 CHILD = """
 import resource, sys
 from pathlib import Path
-from thumbsmith.imaging import configure, steps
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
+from thumbsmith.core import configure, steps
+from thumbsmith.core import render
+from thumbsmith.core.spec import parse_renditions
 configure(concurrency=1)
 steps.SHRINK_MARGIN = float(sys.argv[2])
 def hwm():

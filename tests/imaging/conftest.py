@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from imaging_helpers import CORPUS, MANIFEST
+
+from helpers import CORPUS, MANIFEST
 
 
 @pytest.fixture

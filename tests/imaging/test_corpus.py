@@ -8,19 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from imaging_helpers import SPECS, corpus_bytes, entries, pixels
+from imaging_helpers import SPECS, pixels
 from PIL import Image, ImageCms
 
+from helpers import corpus_bytes, entries, expected_size
+from thumbsmith.core import render
+from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import ImageError
-from thumbsmith.pipeline import render
-from thumbsmith.specs import RenditionSpec
-
-
-def expected_size(entry: dict[str, Any], spec: RenditionSpec) -> tuple[int, int]:
-    w, h = entry["width"], entry["height"]
-    if entry.get("orientation") in (5, 6, 7, 8):
-        w, h = h, w
-    return spec.fit(w, h)
 
 
 def assert_clean_jpeg(data: bytes) -> None:

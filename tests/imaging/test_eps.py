@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from imaging_helpers import SPECS
 
+from thumbsmith.core import RenderOptions, render
+from thumbsmith.core.decoders import ghostscript as eps
 from thumbsmith.errors import CorruptImage, DecoderTimeout, DecoderUnavailable, ImageError
-from thumbsmith.imaging import eps
-from thumbsmith.imaging.model import RenderOptions
-from thumbsmith.pipeline import render
 
 needs_gs = pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript not installed")
 

@@ -10,13 +10,12 @@ import time
 import zlib
 
 import pytest
-from imaging_helpers import CORPUS, SPECS, corpus_bytes
+from imaging_helpers import SPECS
 from PIL import Image
 
+from helpers import CORPUS, corpus_bytes
+from thumbsmith.core import RenderOptions, render, sniff, sniff_format
 from thumbsmith.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
-from thumbsmith.imaging import sniff, sniff_format
-from thumbsmith.imaging.model import RenderOptions
-from thumbsmith.pipeline import render
 
 
 def png_header(width: int, height: int, extra: bytes = b"") -> bytes:
@@ -171,8 +170,8 @@ RSS_SCRIPT = """
 import sys
 from pathlib import Path
 from thumbsmith.errors import ImageTooLarge
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
+from thumbsmith.core import render
+from thumbsmith.core.spec import parse_renditions
 def hwm():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

@@ -11,12 +11,18 @@ import pyvips
 from imaging_helpers import SPECS, pixels
 from PIL import Image
 
+from thumbsmith.core import RenderOptions, render
+from thumbsmith.core.decoders import vips
+from thumbsmith.core.encoders.jpeg import encode_jpeg
+from thumbsmith.core.job import Job
+from thumbsmith.core.pipeline import STEPS, PipelineOrderError, check_order, run
+from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.core.steps.flatten import flatten
+from thumbsmith.core.steps.load import SHRINK_MARGIN, load_factor
+from thumbsmith.core.steps.orient import orient
+from thumbsmith.core.steps.plan import step_plan
+from thumbsmith.core.steps.to_srgb import to_srgb
 from thumbsmith.errors import DecoderTimeout
-from thumbsmith.imaging import decode, steps
-from thumbsmith.imaging.encode import encode_jpeg
-from thumbsmith.imaging.model import RenderOptions
-from thumbsmith.pipeline import render
-from thumbsmith.specs import RenditionSpec
 
 
 def png(mode: str, size: tuple[int, int], colour: object, **kw: object) -> bytes:
@@ -25,18 +31,49 @@ def png(mode: str, size: tuple[int, int], colour: object, **kw: object) -> bytes
     return buf.getvalue()
 
 
-def test_steps_are_declared_in_order() -> None:
-    names = [name for name, _ in steps.STEPS]
-    assert names == [
-        "sniff", "check_limits", "load", "plan", "to_srgb", "flatten",
-        "resize_largest", "orient", "cascade", "encode",
-    ]  # fmt: skip
+def test_declared_order_satisfies_every_need() -> None:
+    check_order(STEPS)
+    assert STEPS[0].name == "sniff" and STEPS[-1].name == "encode"
+
+
+def _photo() -> bytes:
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    noise = np.random.default_rng(1).integers(0, 255, (300, 400, 4), dtype=np.uint8)
+    Image.fromarray(noise, "RGBA").convert("RGB").save(buf, "PNG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("i", range(len(STEPS) - 1))
+def test_swapping_two_steps_is_refused_or_harmless(i: int) -> None:
+    """Every adjacent swap either breaks a declared need (refused before anything runs)
+    or gives exactly the bytes of the declared order: no silent reordering."""
+    swapped = [*STEPS]
+    swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+    try:
+        check_order(swapped)
+    except PipelineOrderError:
+        with pytest.raises(PipelineOrderError):
+            run(Job(_photo(), SPECS, RenderOptions()), swapped)
+        return
+    expected = run(Job(_photo(), SPECS, RenderOptions())).renditions
+    got = run(Job(_photo(), SPECS, RenderOptions()), swapped).renditions
+    assert [r.data for r in got] == [r.data for r in expected]
+
+
+def test_a_step_out_of_order_fails_loudly_even_unchecked() -> None:
+    """The job's accessors back the declarations: a step run early raises, never
+    computes on empty fields."""
+    for step in STEPS[1:]:
+        with pytest.raises(RuntimeError, match="pipeline order"):
+            step.run(Job(_photo(), SPECS, RenderOptions()))
 
 
 def test_plan_orders_by_output_size_and_never_upscales() -> None:
     specs = [RenditionSpec("wide", 2000, 200), RenditionSpec("sq", 500, 500)]
-    job = steps.Job(b"", specs, RenderOptions(), source_size=(1000, 1000))
-    steps.step_plan(job)
+    job = Job(b"", specs, RenderOptions(), source_size=(1000, 1000))
+    step_plan(job)
     assert [(t.spec.name, t.width, t.height) for t in job.targets] == [
         ("sq", 500, 500),
         ("wide", 200, 200),
@@ -44,13 +81,13 @@ def test_plan_orders_by_output_size_and_never_upscales() -> None:
 
 
 def test_load_factor_keeps_the_largest_rendition_sharp() -> None:
-    assert steps.load_factor(4032, 3024, SPECS) == pytest.approx(4032 / 1280 / steps.SHRINK_MARGIN)
-    assert steps.load_factor(100, 100, SPECS) == 1.0
+    assert load_factor(4032, 3024, SPECS) == pytest.approx(4032 / 1280 / SHRINK_MARGIN)
+    assert load_factor(100, 100, SPECS) == 1.0
 
 
 def test_jpeg_shrink_on_load_picks_the_smallest_safe_scale() -> None:
     big = pyvips.Image.black(4000, 3000, bands=3).jpegsave_buffer()
-    opened = decode.open_scaled("jpeg", big, 4000 / 1280)
+    opened = vips.open_scaled("jpeg", big, 4000 / 1280)
     assert opened.image.width == 2000  # 1/2; 1/4 (1000 px) would be under 1280
 
 
@@ -82,7 +119,7 @@ def test_alpha_is_flattened_onto_a_custom_background() -> None:
 
 def test_flatten_step_alone() -> None:
     image = pyvips.Image.black(4, 4, bands=4).copy(interpretation="srgb")
-    flat = decode.flatten(image, (10, 20, 30))
+    flat = flatten(image, (10, 20, 30))
     assert flat.bands == 3
     assert [flat.getpoint(0, 0)[i] for i in range(3)] == [10, 20, 30]
 
@@ -102,14 +139,14 @@ def test_sixteen_bit_is_scaled_not_truncated() -> None:
     arr = np.full((16, 16, 3), 0x8000, dtype=">u2")
     image = pyvips.Image.new_from_memory(arr.astype("<u2").tobytes(), 16, 16, 3, "ushort")
     image = image.copy(interpretation="rgb16")
-    out = decode.to_srgb(image)
+    out = to_srgb(image)
     assert out.format == "uchar" and out.interpretation == "srgb"
     assert out.getpoint(0, 0)[0] == pytest.approx(128, abs=1)  # not 0 (cast) nor 255 (clip)
 
 
 def test_to_srgb_leaves_plain_srgb_untouched() -> None:
     image = pyvips.Image.black(4, 4, bands=3).copy(interpretation="srgb")
-    assert decode.to_srgb(image) is image
+    assert to_srgb(image) is image
 
 
 def test_grey_becomes_three_bands() -> None:
@@ -117,20 +154,39 @@ def test_grey_becomes_three_bands() -> None:
     assert pixels(out.data)[0, 0].tolist() == pytest.approx([77, 77, 77], abs=2)
 
 
+#: What each EXIF orientation asks a viewer to do, as Pillow spells it (an independent
+#: implementation to check libvips' against).
+_PIL_TRANSPOSE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_orient_step_all_eight(orientation: int) -> None:
-    # A 2x1 image: left pixel 0, right pixel 255; check where the bright pixel goes.
-    image = pyvips.Image.new_from_memory(bytes([0, 255]), 2, 1, 1, "uchar")
-    out = decode.orient(image, orientation)
-    swapped = orientation >= 5
-    assert (out.width, out.height) == ((1, 2) if swapped else (2, 1))
+def test_orient_step_puts_every_pixel_where_exif_says(orientation: int) -> None:
+    # 3x2, every pixel distinct: a skipped flip or a rotation the wrong way moves one.
+    stored = np.arange(1, 7, dtype=np.uint8).reshape(2, 3) * 40
+    image = pyvips.Image.new_from_memory(stored.tobytes(), 3, 2, 1, "uchar")
+    out = orient(image, orientation)
+    got = np.ndarray((out.height, out.width), np.uint8, out.write_to_memory())
+    reference = Image.fromarray(stored)
+    transpose = _PIL_TRANSPOSE[orientation]
+    if transpose is not None:
+        reference = reference.transpose(transpose)
+    assert got.tolist() == np.asarray(reference).tolist()
     assert out.get_typeof("orientation") == 0 or out.get("orientation") == 1
 
 
 def test_invalid_orientation_is_one() -> None:
     image = pyvips.Image.black(2, 2).copy()
     image.set_type(pyvips.GValue.gint_type, "orientation", 0)
-    assert decode.orientation_of(image) == 1
+    assert vips.orientation_of(image) == 1
 
 
 def _exif_jpeg() -> bytes:
@@ -184,12 +240,15 @@ def test_decode_timeout_is_enforced() -> None:
 
 
 def test_unexpected_errors_become_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from thumbsmith.core import pipeline
     from thumbsmith.errors import CorruptImage
 
     def boom(_job: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(steps, "STEPS", [("boom", boom)])
-    monkeypatch.setattr("thumbsmith.pipeline.run", lambda job: steps.run(job, steps.STEPS))
+    monkeypatch.setattr(pipeline, "STEPS", (pipeline.Step("boom", boom),))
+    monkeypatch.setattr(
+        "thumbsmith.core.rendering.run", lambda job: pipeline.run(job, pipeline.STEPS)
+    )
     with pytest.raises(CorruptImage, match=r"x\.png"):
         render(png("RGB", (4, 4), "red"), SPECS, name="x.png")

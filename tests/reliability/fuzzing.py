@@ -26,8 +26,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, when run as a script
+from helpers import CORPUS, MANIFEST
+
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
 
 #: Per-input wall-clock bound. A typed DecoderTimeout inside the bound is fine.
 TIME_BOUND_S = 20.0
@@ -42,10 +44,10 @@ MAX_SEED_BYTES = 400_000
 CHILD = r"""
 import json, struct, sys, resource
 from thumbsmith.errors import ThumbsmithError
-from thumbsmith.imaging import configure
-from thumbsmith.imaging.model import RenderOptions
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
+from thumbsmith.core import configure
+from thumbsmith.core import RenderOptions
+from thumbsmith.core import render
+from thumbsmith.core.spec import parse_renditions
 
 configure(concurrency=1)
 specs = parse_renditions("large=1280,medium=640,thumb=160")
@@ -214,10 +216,7 @@ def mutate(data: bytes, rng: random.Random, pool: list[bytes]) -> bytes:
 
 def seed_files(max_bytes: int = MAX_SEED_BYTES) -> list[Path]:
     """Corpus files to mutate (every format, rejects included); empty when it is absent."""
-    if not (CORPUS / "manifest.json").is_file():
-        return []
-    entries = json.loads((CORPUS / "manifest.json").read_text())
-    files = [CORPUS / e["file"] for e in entries]
+    files = [CORPUS / e["file"] for e in MANIFEST]
     return sorted(p for p in files if p.is_file() and 0 < p.stat().st_size <= max_bytes)
 
 

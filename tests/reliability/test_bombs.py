@@ -75,21 +75,21 @@ def hwm():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) // 1024
 if mode == "render":
-    from thumbsmith.pipeline import render
-    from thumbsmith.specs import parse_renditions
+    from thumbsmith.core import render
+    from thumbsmith.core.spec import parse_renditions
     call = lambda: render(path.read_bytes(), parse_renditions("large=1280,medium=640,thumb=160"),
                           name=path.name)
 else:
-    from thumbsmith.events import EventKind, ObjectEvent
-    from thumbsmith.process import Processor
+    from thumbsmith.service.events import EventKind, ObjectEvent
+    from thumbsmith.runners.bootstrap import processor as build
     from thumbsmith.settings import load
-    from thumbsmith.storage.local import LocalStore
-    import thumbsmith.pipeline  # loaded up front, so "before" includes libvips itself
+    from thumbsmith.adapters.storage.local import LocalStore
+    import thumbsmith.core.rendering  # loaded up front, so "before" includes libvips itself
     root = path.parent / "root"
     (root / "photos" / "images").mkdir(parents=True)
     (root / "photos" / "images" / path.name).write_bytes(path.read_bytes())
     store = LocalStore(root)
-    processor = Processor(store, load(env={}))
+    processor = build(store, load(env={}))
     event = ObjectEvent("photos", "images/" + path.name, EventKind.CREATED)
     call = lambda: processor.process(event)
 before = hwm()

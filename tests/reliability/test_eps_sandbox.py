@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from thumbsmith.core import RenderOptions, render
+from thumbsmith.core.spec import parse_renditions
 from thumbsmith.errors import CorruptImage, DecoderTimeout, ImageError
-from thumbsmith.imaging.model import RenderOptions
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
 
 pytestmark = pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript not installed")
 

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.adapters.storage.s3 import S3Store
 from thumbsmith.errors import StorageError, ThumbsmithError
-from thumbsmith.events import parse
-from thumbsmith.storage.local import LocalStore
-from thumbsmith.storage.s3 import S3Store
+from thumbsmith.service.events import parse
 
 CAFE_NFC = unicodedata.normalize("NFC", "café.jpg")
 CAFE_NFD = unicodedata.normalize("NFD", "café.jpg")

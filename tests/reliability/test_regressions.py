@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from thumbsmith.core import render
+from thumbsmith.core.spec import parse_renditions
 from thumbsmith.errors import CorruptImage
-from thumbsmith.pipeline import render
-from thumbsmith.specs import parse_renditions
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 SPECS = parse_renditions("large=1280,medium=640,thumb=160")

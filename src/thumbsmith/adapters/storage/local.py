@@ -1,0 +1,217 @@
+"""Folders as buckets: ``ROOT/B/images/cat.png`` is key ``images/cat.png`` of bucket ``B``.
+
+Writes go to a temp file in the same folder, then ``os.replace``, so a reader sees the
+old rendition or the new one, never half of one. Metadata (the S3 user metadata:
+source ETag, spec fingerprint) lives in ``ROOT/.thumbsmith-meta/B/<key>.json``: outside
+every bucket folder (bucket names cannot start with '.') so it never shows up as a key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from thumbsmith.adapters.storage import ObjectInfo
+from thumbsmith.errors import BucketNotFound, ObjectNotFound, StorageError, UnsafeKey
+
+META_DIR = ".thumbsmith-meta"
+_TMP_PREFIX = ".thumbsmith-tmp-"
+
+
+def check_bucket_name(bucket: str) -> None:
+    if not bucket or bucket.startswith(".") or "/" in bucket or "\0" in bucket:
+        raise UnsafeKey(f"invalid bucket name {bucket!r}")
+
+
+def check_key(key: str) -> list[str]:
+    """Split a key into path parts, refusing anything that could leave the bucket folder."""
+    if not key:
+        raise UnsafeKey("empty key")
+    if "\0" in key:
+        raise UnsafeKey(f"key {key!r} contains NUL")
+    if key.startswith("/"):
+        raise UnsafeKey(f"key {key!r} is absolute")
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise UnsafeKey(f"key {key!r} has an empty, '.' or '..' segment")
+    if any(p.startswith(_TMP_PREFIX) for p in parts):
+        raise UnsafeKey(f"key {key!r} uses the reserved prefix {_TMP_PREFIX!r}")
+    if any(len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
+        raise UnsafeKey(f"key {key!r} has a segment longer than 255 bytes")
+    return parts
+
+
+def is_temp_name(name: str) -> bool:
+    """A file name the store uses for a write in progress (never a key)."""
+    return name.startswith(_TMP_PREFIX)
+
+
+def _etag(data: bytes) -> str:
+    # Same as S3's ETag for a single-part upload, so local and S3 runs agree.
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(tmp).unlink()
+        raise
+
+
+def file_info(
+    bucket: str,
+    key: str,
+    path: Path,
+    data: bytes | None = None,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    content_type: str | None = None,
+) -> ObjectInfo:
+    """What a HEAD of ``path`` as ``s3://bucket/key`` says; ETag as S3 computes it."""
+    try:
+        stat = path.stat()
+        if data is None:
+            data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        size=stat.st_size,
+        etag=_etag(data),
+        metadata=dict(metadata or {}),
+        last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+        content_type=content_type,
+    )
+
+
+class LocalStore:
+    """A :class:`~thumbsmith.adapters.storage.Store` over a root folder of bucket folders."""
+
+    def __init__(self, root: str | Path, *, create_buckets: bool = True) -> None:
+        self.root = Path(root).resolve()
+        self.create_buckets = create_buckets
+
+    # --- paths ---------------------------------------------------------------------
+    def bucket_path(self, bucket: str) -> Path:
+        check_bucket_name(bucket)
+        return self.root / bucket
+
+    def path(self, bucket: str, key: str) -> Path:
+        parts = check_key(key)
+        base = self.bucket_path(bucket)
+        path = base.joinpath(*parts)
+        # Belt and braces: symlinks inside the bucket must not lead outside it either.
+        if not path.resolve().is_relative_to(base.resolve()):
+            raise UnsafeKey(f"key {key!r} resolves outside bucket {bucket!r}")
+        return path
+
+    def _meta_path(self, bucket: str, key: str) -> Path:
+        return self.root.joinpath(META_DIR, bucket, *check_key(key)).with_name(
+            check_key(key)[-1] + ".json"
+        )
+
+    def _require_bucket(self, bucket: str, *, create: bool = False) -> Path:
+        base = self.bucket_path(bucket)
+        if not base.is_dir():
+            if create and self.create_buckets:
+                base.mkdir(parents=True, exist_ok=True)
+            else:
+                raise BucketNotFound(f"bucket folder {str(base)!r} does not exist")
+        return base
+
+    # --- Store ---------------------------------------------------------------------
+    def _info(self, bucket: str, key: str, path: Path, data: bytes | None = None) -> ObjectInfo:
+        meta: dict[str, Any] = {}
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, ValueError):
+            meta = json.loads(self._meta_path(bucket, key).read_text(encoding="utf-8"))
+        return file_info(
+            bucket,
+            key,
+            path,
+            data,
+            metadata=meta.get("metadata", {}),
+            content_type=meta.get("content_type"),
+        )
+
+    def get(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
+        self._require_bucket(bucket)
+        path = self.path(bucket, key)
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
+        return data, self._info(bucket, key, path, data)
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        self._require_bucket(bucket)
+        return self._info(bucket, key, self.path(bucket, key))
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        cache_control: str | None = None,
+    ) -> ObjectInfo:
+        self._require_bucket(bucket, create=True)
+        path = self.path(bucket, key)
+        try:
+            # Pixels first, then the record of what they came from: a crash in between
+            # leaves a rendition without metadata, which the next run simply redoes.
+            _atomic_write(path, data)
+            record = {
+                "content_type": content_type,
+                "cache_control": cache_control,
+                "metadata": dict(metadata or {}),
+            }
+            _atomic_write(self._meta_path(bucket, key), json.dumps(record).encode())
+        except OSError as exc:
+            raise StorageError(f"cannot write s3://{bucket}/{key}: {exc.strerror}") from exc
+        return self._info(bucket, key, path, data)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._require_bucket(bucket)
+        for path in (self.path(bucket, key), self._meta_path(bucket, key)):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                path.unlink()
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        base = self._require_bucket(bucket)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                if filename.startswith(_TMP_PREFIX):
+                    continue
+                path = Path(dirpath) / filename
+                key = path.relative_to(base).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                stat = path.stat()
+                yield ObjectInfo(
+                    bucket=bucket,
+                    key=key,
+                    size=stat.st_size,
+                    etag="",  # unknown until read: hashing every file to list would be slow
+                    last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+                )

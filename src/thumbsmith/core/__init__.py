@@ -1,0 +1,58 @@
+"""The pure imaging core: bytes and specs in, a :class:`RenderResult` out.
+
+No settings, no storage, no network: the only thing it runs besides libvips and Pillow
+is Ghostscript's sandboxed subprocess for EPS. :func:`configure` sets libvips up for the
+process; :func:`sniff` reads format, size and frame count from the header alone.
+
+Names are loaded on first use, so importing a light module of the core (the spec
+parser, say, for the settings) does not load libvips.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thumbsmith.core.decoders.sniff import ALLOWED_FORMATS, Header, sniff, sniff_format
+    from thumbsmith.core.engine import configure
+    from thumbsmith.core.options import RenderOptions
+    from thumbsmith.core.rendering import render
+    from thumbsmith.core.result import RenderResult, Rendition, SourceFacts
+    from thumbsmith.core.spec import RenditionSpec, parse_renditions
+
+_WHERE = {
+    "ALLOWED_FORMATS": "decoders.sniff",
+    "Header": "decoders.sniff",
+    "sniff": "decoders.sniff",
+    "sniff_format": "decoders.sniff",
+    "configure": "engine",
+    "RenderOptions": "options",
+    "render": "rendering",
+    "RenderResult": "result",
+    "Rendition": "result",
+    "SourceFacts": "result",
+    "RenditionSpec": "spec",
+    "parse_renditions": "spec",
+}
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "Header",
+    "RenderOptions",
+    "RenderResult",
+    "Rendition",
+    "RenditionSpec",
+    "SourceFacts",
+    "configure",
+    "parse_renditions",
+    "render",
+    "sniff",
+    "sniff_format",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -1,0 +1,85 @@
+"""Opening allowed bytes as a lazy libvips image, through the one loader sniffing chose.
+
+libvips does the work where its build has the loader. HEIC (HEVC) and BMP are decoded
+by Pillow (:mod:`thumbsmith.core.decoders.pillow`), since pyvips-binary lacks those
+loaders, and EPS by Ghostscript; their pixels are then handed to libvips, so every step
+after ``load`` is one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyvips
+
+from thumbsmith.core.decoders import pillow
+from thumbsmith.core.engine import VIPS_LOADERS
+from thumbsmith.errors import CorruptImage
+
+#: Every loader reads the header only until pixels are asked for, then streams top to
+#: bottom; ``fail_on="truncated"`` turns short files into errors instead of grey bars,
+#: while tolerating libjpeg's warnings (odd quantisation tables, broken EXIF).
+LOAD_OPTIONS: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
+
+JPEG_SHRINKS = (8, 4, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A lazily opened source: the header is read, the pixels not yet."""
+
+    image: pyvips.Image
+    orientation: int  # EXIF orientation, already sanitised to 1..8
+
+
+def open_vips(fmt: str, data: bytes, **extra: Any) -> pyvips.Image:
+    """Call the one loader ``fmt`` maps to; libvips' own detection never runs."""
+    loader = getattr(pyvips.Image, VIPS_LOADERS[fmt])
+    options = dict(LOAD_OPTIONS)
+    if fmt in ("gif", "webp", "tiff"):
+        options["n"] = 1  # first frame/page only
+    # Not for HEIF: there "n" counts from page 0, while the default is the *primary*
+    # image, which need not be page 0 (sharp issue 4487, a pitm box).
+    options.update(extra)
+    return loader(data, **options)
+
+
+def orientation_of(image: pyvips.Image) -> int:
+    """EXIF orientation, with anything outside 1..8 (0 happens) read as 1."""
+    if image.get_typeof("orientation") == 0:
+        return 1
+    value = image.get("orientation")
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def open_source(fmt: str, data: bytes) -> Opened:
+    """Header-only open of a libvips format, or a full Pillow decode of HEIC/BMP."""
+    if fmt in VIPS_LOADERS:
+        image = open_vips(fmt, data)
+        # libheif applies HEIF's own irot/imir transforms, so its EXIF tag is stale.
+        return Opened(image, 1 if fmt == "avif" else orientation_of(image))
+    if fmt == "heic":
+        return Opened(pillow.heic_to_vips(data), 1)
+    if fmt == "bmp":
+        return Opened(pillow.bmp_to_vips(data), 1)
+    raise CorruptImage(f"no decoder for {fmt}")  # eps is opened by the caller
+
+
+#: Formats whose decoder can scale while decoding.
+SCALABLE = ("jpeg", "webp")
+
+
+def open_scaled(fmt: str, data: bytes, factor: float) -> Opened:
+    """Open a JPEG or WebP to decode up to ``factor`` times smaller (shrink-on-load).
+
+    JPEG shrinks in the DCT (1/2, 1/4, 1/8), WebP scales while decoding; either way
+    the full-size pixels never exist.
+    """
+    extra: dict[str, Any] = {}
+    if fmt == "jpeg":
+        extra["shrink"] = next((s for s in JPEG_SHRINKS if s <= factor), 1)
+    elif fmt == "webp" and factor > 1.0:
+        extra["scale"] = 1.0 / factor
+    image = open_vips(fmt, data, **extra)
+    return Opened(image, orientation_of(image))

@@ -1,0 +1,1 @@
+"""From upright sRGB pixels to bytes, one module per output format."""

@@ -1,0 +1,61 @@
+"""``render(data, specs, options)``: decode once, then every rendition from that decode."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import pyvips
+
+from thumbsmith.core.engine import ensure_configured
+from thumbsmith.core.job import Job
+from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.pipeline import run
+from thumbsmith.core.result import RenderResult
+from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.errors import CorruptImage, ImageError, ThumbsmithError
+
+
+def render(
+    data: bytes,
+    specs: Sequence[RenditionSpec],
+    options: RenderOptions | None = None,
+    *,
+    name: str = "<bytes>",
+) -> RenderResult:
+    """The source's facts and one rendition per spec, in the order of ``specs``.
+
+    Raises a typed :class:`thumbsmith.errors.ImageError` naming ``name`` on bad input;
+    no other exception type escapes.
+    """
+    options = options or RenderOptions()
+    if not specs:
+        raise ValueError("render needs at least one rendition spec")
+    ensure_configured()
+    timeout = options.decode_timeout
+    deadline = time.monotonic() + timeout if timeout > 0 else math.inf
+    job = Job(bytes(data), specs, options, name=name, deadline=deadline)
+    try:
+        run(job)
+        return RenderResult(job.facts(), job.renditions)
+    except ImageError as exc:
+        if exc.object_name == name:
+            raise
+        raise exc.for_object(name) from exc
+    except ThumbsmithError:
+        raise
+    except pyvips.Error as exc:
+        raise CorruptImage(f"cannot decode: {_vips_reason(exc)}", object_name=name) from exc
+    except MemoryError as exc:
+        raise CorruptImage("ran out of memory while decoding", object_name=name) from exc
+    except Exception as exc:
+        raise CorruptImage(
+            f"unexpected {type(exc).__name__} while rendering: {exc}", object_name=name
+        ) from exc
+
+
+def _vips_reason(exc: pyvips.Error) -> str:
+    detail = (getattr(exc, "detail", "") or "").strip()
+    lines = [line for line in detail.splitlines() if line.strip()]
+    return "; ".join(lines[:3])[:300] or str(exc.message)

@@ -1,0 +1,69 @@
+"""What :func:`thumbsmith.core.render` returns: the source's facts and the renditions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import overload
+
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "png": "image/png",
+}
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """One encoded output of one spec."""
+
+    name: str
+    data: bytes
+    width: int
+    height: int
+    format: str = "jpeg"
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFacts:
+    """What the source is, as read while rendering it. Sizes are of the upright image."""
+
+    format: str
+    width: int
+    height: int
+    frames: int = 1
+    has_alpha: bool = False
+
+
+@dataclass(frozen=True)
+class RenderResult(Sequence[Rendition]):
+    """The source's facts, and the renditions (also reachable as the sequence itself)."""
+
+    source: SourceFacts
+    renditions: list[Rendition] = field(default_factory=list)
+
+    def by_name(self, name: str) -> list[Rendition]:
+        return [r for r in self.renditions if r.name == name]
+
+    @overload
+    def __getitem__(self, index: int) -> Rendition: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Rendition]: ...
+    def __getitem__(self, index: int | slice) -> Rendition | Sequence[Rendition]:
+        return self.renditions[index]
+
+    def __len__(self) -> int:
+        return len(self.renditions)
+
+    def __iter__(self) -> Iterator[Rendition]:
+        return iter(self.renditions)

@@ -1,0 +1,1 @@
+"""The pipeline's steps, one small module each; :mod:`thumbsmith.core.pipeline` orders them."""

@@ -1,0 +1,19 @@
+"""Step ``resize_largest``: the one pass over the decoder, at the largest output's size."""
+
+from __future__ import annotations
+
+from thumbsmith.core.job import Job, Target
+from thumbsmith.core.ops import materialise, resize_exact
+
+
+def step_resize_largest(job: Job) -> None:
+    largest = job.require_targets()[0]
+    resized = resize_exact(job.require_image(), *stored_size(job, largest))
+    # Everything smaller comes from this in-memory copy.
+    job.image = materialise(resized, job)
+    job.outputs[largest.index] = job.image
+
+
+def stored_size(job: Job, target: Target) -> tuple[int, int]:
+    """A target's size in the stored (not yet rotated) orientation."""
+    return (target.height, target.width) if job.swapped else (target.width, target.height)

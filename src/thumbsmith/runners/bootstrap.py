@@ -1,0 +1,113 @@
+"""The one per-process start-up, shared by every runner (and each of their children).
+
+:func:`start` turns settings into the process's state: libvips' thread count and
+operation cache, one malloc arena, and the log format and level. The builders below turn
+settings into the objects the service layer takes (which never reads settings itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import TYPE_CHECKING, Literal
+
+from thumbsmith.adapters.storage import Store
+from thumbsmith.core.options import RenderOptions
+from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.process import ProcessConfig, Processor
+from thumbsmith.settings import Settings
+
+if TYPE_CHECKING:
+    from thumbsmith.adapters.aws import ClientOptions
+    from thumbsmith.adapters.queue.sqs import SqsQueue
+    from thumbsmith.adapters.storage.s3 import S3Store
+
+LogFormat = Literal["json", "text", "keep"]
+
+#: botocore's DEBUG output carries signed request headers (access key id, session token,
+#: signature): whatever the log level, these loggers never go below WARNING.
+QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+def start(settings: Settings, *, logs: LogFormat = "keep", verbose: bool = False) -> None:
+    """Set this process up from ``settings``; idempotent (the last call wins).
+
+    ``logs``: ``json`` (one JSON object a line, Powertools' format: worker, receiver),
+    ``text`` (the CLI), or ``keep`` (a handler is already installed, e.g. Lambda's).
+    """
+    from thumbsmith.core.engine import configure  # pyvips loads here, once per process
+
+    configure(settings.vips_concurrency)
+    level = "DEBUG" if verbose else settings.log_level.upper()
+    if logs == "json":
+        from aws_lambda_powertools import Logger
+
+        Logger(service="thumbsmith", level=level)
+    elif logs == "text":
+        logging.basicConfig(
+            level=logging.DEBUG if verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+    logging.getLogger("thumbsmith").setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def worker_count(settings: Settings, requested: int | None = None) -> int:
+    """Processes to run: ``requested``, else the setting, where 0 means one per core."""
+    return max(1, requested or settings.workers or os.cpu_count() or 1)
+
+
+def render_options(settings: Settings) -> RenderOptions:
+    """Every RenderOptions field from the setting of the same name."""
+    values = {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(RenderOptions)
+        if f.name != "background"
+    }
+    return RenderOptions(background=settings.background_rgb, **values)
+
+
+def process_config(settings: Settings) -> ProcessConfig:
+    specs = settings.specs
+    return ProcessConfig(
+        specs=specs,
+        options=render_options(settings),
+        keys=KeyMapper(
+            prefix=settings.prefix,
+            output_bucket_template=settings.output_bucket,
+            key_template=settings.key_template,
+            rendition_names=tuple(spec.name for spec in specs),
+        ),
+        cache_control=settings.cache_control,
+    )
+
+
+def processor(store: Store, settings: Settings) -> Processor:
+    return Processor(store, process_config(settings))
+
+
+def client_options(settings: Settings, service: Literal["s3", "sqs"]) -> ClientOptions:
+    from thumbsmith.adapters.aws import ClientOptions
+
+    return ClientOptions(
+        endpoint_url=settings.s3_endpoint_url if service == "s3" else settings.sqs_endpoint_url,
+        retry_attempts=settings.retry_attempts,
+        read_timeout=settings.read_timeout,
+        long_poll_wait=settings.poll_wait if service == "sqs" else 0,
+    )
+
+
+def s3_store(settings: Settings) -> S3Store:
+    from thumbsmith.adapters.aws import s3_client
+    from thumbsmith.adapters.storage.s3 import S3Store
+
+    return S3Store(s3_client(client_options(settings, "s3")))
+
+
+def sqs_queue(settings: Settings, url: str) -> SqsQueue:
+    from thumbsmith.adapters.aws import sqs_client
+    from thumbsmith.adapters.queue.sqs import SqsQueue
+
+    return SqsQueue(sqs_client(client_options(settings, "sqs")), url)

@@ -1,0 +1,86 @@
+"""``thumbsmith convert FILE... -o DIR``: named files through the same ``process()``.
+
+Each file is a source object whose key is its path relative to the files' common
+parent folder (``a/x.jpg`` and ``b/x.jpg`` stay apart as ``a/x.jpg`` and ``b/x.jpg``;
+a single ``photo.heic`` is key ``photo.heic``). ``DIR`` is treated as a bucket folder,
+so renditions get the usual keys (``DIR/large/photo.heic.jpg``), atomic writes and
+idempotence: converting the same unchanged file again writes nothing. As for every
+local bucket, the record of what each rendition was made from is kept beside ``DIR``
+in ``.thumbsmith-meta/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thumbsmith.adapters.storage.files import FilesStore
+from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.errors import ThumbsmithError
+from thumbsmith.runners import bootstrap
+from thumbsmith.service.events import ObjectEvent
+from thumbsmith.service.process import Outcome
+from thumbsmith.settings import Settings
+
+#: The name the input files go by as a bucket; never shown (errors name the file).
+INPUT_BUCKET = "(files)"
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    path: Path
+    outcome: Outcome | None = None
+    error: str = ""
+
+
+@dataclass
+class ConvertSummary:
+    results: list[Converted] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if r.error)
+
+
+def source_keys(paths: Sequence[Path]) -> dict[str, Path]:
+    """Each distinct file by its key: its path relative to the common parent folder."""
+    resolved = list(dict.fromkeys(p.resolve() for p in paths))
+    if not resolved:
+        return {}
+    parent = Path(os.path.commonpath([p.parent for p in resolved]))
+    return {p.relative_to(parent).as_posix(): p for p in resolved}
+
+
+def convert(
+    paths: Sequence[Path],
+    out_dir: Path,
+    settings: Settings,
+    *,
+    on_result: Callable[[Converted], None] | None = None,
+) -> ConvertSummary:
+    summary = ConvertSummary()
+    readable = []
+    for path in paths:
+        if path.is_file() and os.access(path, os.R_OK):
+            readable.append(path)
+        else:
+            summary.results.append(Converted(path, error=f"{path}: cannot read: no such file"))
+            if on_result:
+                on_result(summary.results[-1])
+    out = out_dir.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    files = source_keys(readable)
+    store = FilesStore(INPUT_BUCKET, files, LocalStore(out.parent))
+    settings = settings.replace(prefix="", output_bucket=out.name)
+    processor = bootstrap.processor(store, settings)
+    for key, path in files.items():
+        try:
+            result = Converted(path, processor.process(ObjectEvent(INPUT_BUCKET, key)))
+        except ThumbsmithError as exc:
+            result = Converted(path, error=f"{path}: {exc.reason}")
+        summary.results.append(result)
+        if on_result:
+            on_result(result)
+    return summary

@@ -1,0 +1,70 @@
+"""The process pool that backfill and watch share: fresh children, one Processor each."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from thumbsmith.errors import ThumbsmithError
+from thumbsmith.runners import bootstrap
+from thumbsmith.runners.target import Target
+from thumbsmith.service.dispatch import classify
+from thumbsmith.service.events import ObjectEvent
+from thumbsmith.service.process import Processor
+from thumbsmith.settings import Settings
+
+_processor: Processor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One event's end, small enough to pickle: ``status`` is an Outcome status
+    (written, skipped, deleted, ignored) or a :class:`~thumbsmith.service.dispatch.Failure`."""
+
+    uri: str
+    status: str
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status not in ("written", "skipped", "deleted", "ignored")
+
+
+def context() -> multiprocessing.context.BaseContext:
+    """Start children fresh ("spawn"), never by fork.
+
+    A forked child inherits libvips' and glib's thread pools mid-state from a parent that
+    has already rendered (tests, watch, a warm CLI) and can deadlock in its first call.
+    """
+    return multiprocessing.get_context("spawn")
+
+
+def new_pool(target: Target, settings: Settings, workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context(),
+        initializer=_init_child,
+        initargs=(target, settings),
+    )
+
+
+def _init_child(target: Target, settings: Settings) -> None:
+    global _processor
+    bootstrap.start(settings)
+    _processor = bootstrap.processor(target.open(settings), settings)
+
+
+def run_one(event: ObjectEvent) -> Result:
+    """Runs in a child: process one event, classify a failure the way every runner does."""
+    assert _processor is not None, "pool initializer did not run"
+    try:
+        outcome = _processor.process(event)
+    except Exception as exc:  # a bug must not take the whole run down
+        if isinstance(exc, ThumbsmithError):
+            message = str(exc)  # already names the object
+        else:
+            message = f"{event.uri}: unexpected {type(exc).__name__}: {exc}"
+        return Result(event.uri, classify(exc).value, message)
+    return Result(event.uri, outcome.status, outcome.reason)

@@ -1,0 +1,128 @@
+"""``thumbsmith watch ROOT/BUCKET``: a folder that behaves like a bucket with notifications.
+
+A file is handled once it is complete: on inotify's close-after-write, or once its size
+and mtime have stayed still for ``settle`` seconds (copies over a network share, tools
+that write without closing). Deleting a source deletes its renditions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from thumbsmith.adapters.storage.local import LocalStore, is_temp_name
+from thumbsmith.runners import bootstrap, pool
+from thumbsmith.runners.target import Target
+from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.settings import Settings
+
+
+class _Pending:
+    """Paths waiting to settle, keyed by key, with the last (size, mtime) seen."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[str, tuple[EventKind, float, tuple[int, float] | None]] = {}
+
+    def touch(self, key: str, kind: EventKind, *, ready: bool = False) -> None:
+        with self.lock:
+            self.items[key] = (kind, 0.0 if ready else time.monotonic(), None)
+
+
+def watch(
+    target: Target,
+    settings: Settings,
+    *,
+    on_result: Callable[[pool.Result], None],
+    workers: int | None = None,
+    settle: float = 0.5,
+    stop: threading.Event | None = None,
+) -> None:
+    """Watch until ``stop`` is set (or Ctrl-C); ``on_result`` is called for each event."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    settings = target.settings_for(settings)
+    count = bootstrap.worker_count(settings, workers)
+    store = LocalStore(target.root)
+    base = store.bucket_path(target.bucket)
+    stop = stop or threading.Event()
+    pending = _Pending()
+
+    def key_for(path: str) -> str | None:
+        try:
+            key = Path(path).relative_to(base).as_posix()
+        except ValueError:
+            return None
+        name = key.rsplit("/", 1)[-1]
+        if is_temp_name(name) or not key.startswith(settings.prefix):
+            return None
+        return key
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            if event.is_directory:
+                return
+            src = key_for(str(event.src_path))
+            dest = key_for(str(getattr(event, "dest_path", "") or ""))
+            kind = event.event_type
+            if kind in ("created", "modified") and src:
+                pending.touch(src, EventKind.CREATED)
+            elif kind == "closed" and src:
+                pending.touch(src, EventKind.CREATED, ready=True)
+            elif kind == "deleted" and src:
+                pending.touch(src, EventKind.REMOVED, ready=True)
+            elif kind == "moved":
+                if src:
+                    pending.touch(src, EventKind.REMOVED, ready=True)
+                if dest:
+                    pending.touch(dest, EventKind.CREATED, ready=True)
+
+    observer = Observer()
+    observer.schedule(Handler(), str(base), recursive=True)
+    observer.start()
+    futures: list[Future[pool.Result]] = []
+    try:
+        with pool.new_pool(target, settings, count) as executor:
+            while not stop.is_set():
+                for key, kind in _due(pending, base, settle):
+                    event = ObjectEvent(target.bucket, key, kind, source="watch")
+                    futures.append(executor.submit(pool.run_one, event))
+                for fut in [f for f in futures if f.done()]:
+                    futures.remove(fut)
+                    on_result(fut.result())
+                stop.wait(0.05)
+            for fut in futures:
+                on_result(fut.result())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        observer.stop()
+        observer.join()
+
+
+def _due(pending: _Pending, base: Path, settle: float) -> list[tuple[str, EventKind]]:
+    """Keys whose file is complete (or gone), removed from the pending set."""
+    now = time.monotonic()
+    due: list[tuple[str, EventKind]] = []
+    with pending.lock:
+        for key, (kind, since, last) in list(pending.items.items()):
+            if kind is EventKind.REMOVED:
+                due.append((key, kind))
+                del pending.items[key]
+                continue
+            try:
+                st = (base / key).stat()
+            except FileNotFoundError:
+                del pending.items[key]  # its deletion event follows
+                continue
+            sig = (st.st_size, st.st_mtime)
+            if since == 0.0 or (last == sig and now - since >= settle):
+                due.append((key, kind))
+                del pending.items[key]
+            elif last != sig:
+                pending.items[key] = (kind, now, sig)
+    return due

@@ -1,0 +1,81 @@
+"""Source key -> output bucket and rendition keys, and the recursion guard.
+
+The default template ``{rendition}/{key}.{ext}`` keeps the whole source key, so two
+distinct sources can never map to one rendition: ``images/cat.png`` and
+``images/cat.jpg`` become ``large/images/cat.png.jpg`` and ``large/images/cat.jpg.jpg``.
+Dropping the source extension would read nicer and collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from thumbsmith.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMapper:
+    """``prefix``: the watched source prefix. Templates use ``{bucket}`` (the source
+    bucket), ``{rendition}``, ``{key}`` (the whole source key) and ``{ext}``."""
+
+    prefix: str
+    output_bucket_template: str
+    key_template: str
+    rendition_names: tuple[str, ...]
+
+    def output_bucket(self, bucket: str) -> str:
+        return self.output_bucket_template.replace("{bucket}", bucket)
+
+    def output_key(self, bucket: str, key: str, rendition: str, ext: str = "jpg") -> str:
+        # {key} last: a source key may itself contain "{ext}" or "{bucket}".
+        return (
+            self.key_template.replace("{rendition}", rendition)
+            .replace("{ext}", ext)
+            .replace("{bucket}", bucket)
+            .replace("{key}", key)
+        )
+
+    def output_keys(self, bucket: str, key: str, ext: str = "jpg") -> dict[str, str]:
+        return {name: self.output_key(bucket, key, name, ext) for name in self.rendition_names}
+
+    def accepts(self, key: str) -> bool:
+        """Whether a source key is one thumbsmith should process (under the prefix)."""
+        return key.startswith(self.prefix) and not key.endswith("/")
+
+    def output_prefixes(self, bucket: str) -> list[str]:
+        """The fixed start of every rendition key (the template up to the source key)."""
+        head = self.key_template.split("{key}", 1)[0]
+        return [
+            head.replace("{rendition}", name).replace("{ext}", "jpg").replace("{bucket}", bucket)
+            for name in self.rendition_names
+        ]
+
+    def check_no_recursion(self, bucket: str) -> None:
+        """Refuse settings under which a rendition could itself trigger processing.
+
+        Renditions land in another bucket by default. When they share the source bucket,
+        every rendition prefix must lie outside the watched prefix and vice versa, or each
+        thumbnail would be thumbnailed again, forever (and billed per invocation).
+        """
+        out = self.output_bucket(bucket)
+        if out != bucket:
+            return
+        if not self.prefix:
+            raise ConfigError(
+                f"recursion guard: output bucket {out!r} is the source bucket and the prefix "
+                "is empty, so every rendition would re-trigger processing; set "
+                "THUMBSMITH_PREFIX or a different THUMBSMITH_OUTPUT_BUCKET"
+            )
+        for head in self.output_prefixes(bucket):
+            if head.startswith(self.prefix) or self.prefix.startswith(head):
+                raise ConfigError(
+                    f"recursion guard: renditions written to s3://{out}/{head}... fall under "
+                    f"the watched prefix {self.prefix!r} of the same bucket; change "
+                    "THUMBSMITH_KEY_TEMPLATE, THUMBSMITH_PREFIX or THUMBSMITH_OUTPUT_BUCKET"
+                )
+
+    def is_own_output(self, bucket: str, key: str) -> bool:
+        """Defence in depth: an event for a key that looks like one of our renditions."""
+        if self.output_bucket(bucket) != bucket:
+            return False
+        return any(key.startswith(h) for h in self.output_prefixes(bucket) if h)

@@ -1,0 +1,206 @@
+"""One :class:`ObjectEvent` -> read, render, write; or delete on removal.
+
+Idempotent: every rendition records the source ETag and a fingerprint of the options
+that shaped it, and one that already matches the current source is not rewritten.
+S3 delivers events at least once and in any order, so the object is processed as it is
+*now* (HEAD first), not as the event describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from thumbsmith.adapters.storage import ObjectInfo, Store
+from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.errors import BucketNotFound, ImageTooLarge, ObjectNotFound, ThumbsmithError
+from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.keys import KeyMapper
+
+log = logging.getLogger("thumbsmith")
+
+META_SOURCE_ETAG = "thumbsmith-source-etag"
+META_SOURCE_KEY = "thumbsmith-source-key"
+META_FINGERPRINT = "thumbsmith-fingerprint"
+
+Status = Literal["written", "skipped", "deleted", "ignored"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessConfig:
+    """What :class:`Processor` needs to know, built from the settings by the runner."""
+
+    specs: tuple[RenditionSpec, ...]
+    options: RenderOptions
+    keys: KeyMapper
+    cache_control: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One rendition object written: where, and what it holds."""
+
+    bucket: str
+    key: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What :meth:`Processor.process` did with one event."""
+
+    event: ObjectEvent
+    status: Status
+    reason: str = ""
+    renditions: list[Written] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    bytes_in: int = 0
+    bytes_out: int = 0
+    ms: float = 0.0
+
+    @property
+    def written(self) -> list[str]:
+        """The URIs of the renditions written."""
+        return [w.uri for w in self.renditions]
+
+    def as_log(self) -> dict[str, object]:
+        return {
+            "object": self.event.uri,
+            "kind": self.event.kind.value,
+            "status": self.status,
+            "reason": self.reason,
+            "renditions": self.written or self.deleted,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "ms": round(self.ms, 1),
+        }
+
+
+class Processor:
+    """Binds a store and a config; :meth:`process` is the one entry point for every mode."""
+
+    def __init__(self, store: Store, config: ProcessConfig) -> None:
+        self.store = store
+        self.config = config
+        self.specs = config.specs
+        self.options = config.options
+        self.keys = config.keys
+        self._fingerprints = {spec.name: self.options.fingerprint(spec) for spec in self.specs}
+
+    def process(self, event: ObjectEvent) -> Outcome:
+        """Handle one event. Raises a typed :class:`ThumbsmithError` naming the object;
+        its ``permanent`` flag tells the caller whether a retry can help."""
+        start = time.perf_counter()
+        try:
+            if not self.keys.accepts(event.key):
+                outcome = Outcome(event, "ignored", f"outside prefix {self.keys.prefix!r}")
+            elif self.keys.is_own_output(event.bucket, event.key):
+                outcome = Outcome(event, "ignored", "key is one of thumbsmith's renditions")
+            else:
+                self.keys.check_no_recursion(event.bucket)
+                if event.kind is EventKind.REMOVED:
+                    outcome = self._remove(event)
+                else:
+                    outcome = self._create(event)
+        except ThumbsmithError as exc:
+            raise exc.for_object(event.uri) from exc
+        outcome.ms = (time.perf_counter() - start) * 1000
+        return outcome
+
+    # --- created ---------------------------------------------------------------------
+    def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[str, str]:
+        """Renditions (name -> key) not yet made from this exact source and options."""
+        stale: dict[str, str] = {}
+        for name, out_key in self.keys.output_keys(source.bucket, source.key).items():
+            try:
+                meta = self.store.head(out_bucket, out_key).metadata
+            except (ObjectNotFound, BucketNotFound):
+                # A missing output bucket is reported by the put that follows, by name.
+                stale[name] = out_key
+                continue
+            if (
+                meta.get(META_SOURCE_ETAG) != source.etag
+                or meta.get(META_FINGERPRINT) != self._fingerprints[name]
+            ):
+                stale[name] = out_key
+        return stale
+
+    def _create(self, event: ObjectEvent) -> Outcome:
+        try:
+            head = self.store.head(event.bucket, event.key)
+        except ObjectNotFound:
+            # Deleted after the event was sent; its own removal event cleans up.
+            return Outcome(event, "ignored", "source no longer exists")
+        if head.size > self.options.max_bytes:
+            raise ImageTooLarge(
+                f"{head.size} bytes is over the limit of {self.options.max_bytes} "
+                "(THUMBSMITH_MAX_BYTES)"
+            )
+        out_bucket = self.keys.output_bucket(event.bucket)
+        stale = self._stale(head, out_bucket)
+        if not stale:
+            return Outcome(event, "skipped", "renditions are up to date")
+
+        data, source = self.store.get(event.bucket, event.key)
+        if source.etag != head.etag:
+            # Replaced between HEAD and GET: judge the renditions against what we read.
+            stale = self._stale(source, out_bucket)
+
+        from thumbsmith.core.rendering import render  # lazy: pyvips loads only when needed
+
+        result = render(data, self.specs, self.options, name=event.uri)
+        outcome = Outcome(event, "written", bytes_in=len(data))
+        for rendition in result.renditions:
+            out_key = stale.get(rendition.name)
+            if out_key is None:
+                continue
+            self.store.put(
+                out_bucket,
+                out_key,
+                rendition.data,
+                content_type=rendition.content_type,
+                cache_control=self.config.cache_control or None,
+                metadata={
+                    META_SOURCE_ETAG: source.etag,
+                    META_SOURCE_KEY: source.key,
+                    META_FINGERPRINT: self._fingerprints[rendition.name],
+                },
+            )
+            outcome.renditions.append(
+                Written(
+                    out_bucket,
+                    out_key,
+                    rendition.format,
+                    rendition.width,
+                    rendition.height,
+                    len(rendition.data),
+                )
+            )
+            outcome.bytes_out += len(rendition.data)
+        return outcome
+
+    # --- removed ---------------------------------------------------------------------
+    def _remove(self, event: ObjectEvent) -> Outcome:
+        try:
+            self.store.head(event.bucket, event.key)
+        except ObjectNotFound:
+            pass
+        else:
+            # Out-of-order delivery: the object was re-uploaded after this removal.
+            return Outcome(event, "ignored", "source exists again; renditions kept")
+        out_bucket = self.keys.output_bucket(event.bucket)
+        outcome = Outcome(event, "deleted")
+        for out_key in self.keys.output_keys(event.bucket, event.key).values():
+            self.store.delete(out_bucket, out_key)
+            outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+        return outcome

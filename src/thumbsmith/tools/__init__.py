@@ -1,0 +1,1 @@
+"""Build tooling (``thumbsmith package``). Never shipped inside the Lambda zip."""
