@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from http_proxy import ForwardingProxy
 from moto_server import make_buckets, make_queue, notify, queue_arn
 
 __all__ = ["make_buckets", "make_queue", "notify", "queue_arn"]
@@ -62,7 +62,7 @@ def render_available() -> bool:
 
 
 # --- a slow / counting HTTP proxy in front of moto ------------------------------------
-class SlowProxy:
+class SlowProxy(ForwardingProxy):
     """Forwards to moto; GETs whose path contains ``marker`` wait ``delay`` seconds.
 
     Lets a test make one job slow (longer than the visibility timeout) or watch how many
@@ -70,62 +70,20 @@ class SlowProxy:
     """
 
     def __init__(self, upstream: str, marker: str, delay: float) -> None:
-        self.upstream = upstream.removeprefix("http://")
+        super().__init__(upstream)
         self.marker = marker
         self.delay = delay
         self.requests: Counter[tuple[str, str]] = Counter()
         self.started = threading.Event()
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                path = self.path.split("?", 1)[0]
-                proxy.requests[(self.command, path)] += 1
-                if self.command == "GET" and proxy.marker in path:
-                    proxy.started.set()
-                    time.sleep(proxy.delay)
-                host, port = proxy.upstream.split(":")
-                conn = http.client.HTTPConnection(host, int(port), timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                headers["Host"] = proxy.upstream
-                conn.request(self.command, self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                self.send_response(resp.status)
-                for key, value in resp.getheaders():
-                    if key.lower() in {"transfer-encoding", "connection", "content-length"}:
-                        continue
-                    self.send_header(key, value)
-                if self.command == "HEAD":
-                    self.send_header("Content-Length", resp.getheader("Content-Length") or "0")
-                else:
-                    self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                conn.close()
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> SlowProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def before(self, handler: BaseHTTPRequestHandler) -> bool:
+        path = handler.path.split("?", 1)[0]
+        with self.lock:
+            self.requests[(handler.command, path)] += 1
+        if handler.command == "GET" and self.marker in path:
+            self.started.set()
+            time.sleep(self.delay)
+        return False
 
     def gets(self, fragment: str) -> int:
         return sum(n for (m, p), n in self.requests.items() if m == "GET" and fragment in p)

@@ -9,16 +9,15 @@ requests pass through untouched: the issue is about S3's behaviour.
 
 from __future__ import annotations
 
-import http.client
 import random
 import socket
 import struct
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+
+from http_proxy import ForwardingProxy, send
 
 FAULTS = ("slowdown", "internal", "reset", "reset_after", "stall", "stall_after")
 
@@ -57,109 +56,68 @@ def _is_sqs(handler: BaseHTTPRequestHandler) -> bool:
     return target.startswith("AmazonSQS") or "x-www-form-urlencoded" in ctype
 
 
-class FaultProxy:
+class FaultProxy(ForwardingProxy):
     def __init__(self, upstream: str, plan: FaultPlan, *, seed: int = 0) -> None:
-        self.upstream = upstream.removeprefix("http://")
+        super().__init__(upstream)
         self.plan = plan
         self.rng = random.Random(seed)
-        self.lock = threading.Lock()
         self.injected: Counter[str] = Counter()
         self.forwarded = 0
         #: (method, path without query) of every S3 request that reached moto.
         self.requests: Counter[tuple[str, str]] = Counter()
         self.enabled = True
-        proxy = self
+        self._faults: dict[int, str] = {}  # handler id -> the fault picked for it
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def before(self, handler: BaseHTTPRequestHandler) -> bool:
+        fault = None
+        if self.enabled and not _is_sqs(handler):
+            with self.lock:
+                fault = self.plan.pick(self.rng)
+                if fault:
+                    self.injected[fault] += 1
+                n = sum(self.injected.values())
+        if fault == "slowdown":
+            _error(handler, 503, "SlowDown", "Please reduce your request rate.", n)
+        elif fault == "internal":
+            _error(handler, 500, "InternalError", "We encountered an internal error.", n)
+        elif fault == "reset":
+            _reset(handler)
+        elif fault == "stall":
+            time.sleep(self.plan.stall_s)
+            _reset(handler)
+        else:
+            if fault:
+                self._faults[id(handler)] = fault
+            return False
+        return True
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+    def seen(self, handler: BaseHTTPRequestHandler, status: int) -> None:
+        with self.lock:
+            self.forwarded += 1
+            if not _is_sqs(handler) and status < 300:
+                self.requests[(handler.command, handler.path.split("?", 1)[0])] += 1
 
-            def _reset(self) -> None:
-                # RST instead of FIN: the client sees "connection reset by peer".
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.close_connection = True
-                self.connection.close()
-
-            def _error(self, status: int, code: str, message: str, n: int) -> None:
-                body = _ERROR_BODY.format(code=code, message=message, n=n).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                fault = None
-                if proxy.enabled and not _is_sqs(self):
-                    with proxy.lock:
-                        fault = proxy.plan.pick(proxy.rng)
-                        if fault:
-                            proxy.injected[fault] += 1
-                        n = sum(proxy.injected.values())
-                if fault == "slowdown":
-                    return self._error(503, "SlowDown", "Please reduce your request rate.", n)
-                if fault == "internal":
-                    return self._error(500, "InternalError", "We encountered an internal error.", n)
-                if fault == "reset":
-                    return self._reset()
-                if fault == "stall":
-                    time.sleep(proxy.plan.stall_s)
-                    return self._reset()
-                status, headers, data = self._forward(body)
-                if fault == "reset_after":
-                    return self._reset()
-                if fault == "stall_after":
-                    time.sleep(proxy.plan.stall_s)
-                    return self._reset()
-                self.send_response(status)
-                for key, value in headers:
-                    if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                        self.send_header(key, value)
-                lengths = {k.lower(): v for k, v in headers}
-                head = self.command == "HEAD"
-                length = lengths.get("content-length", "0") if head else str(len(data))
-                self.send_header("Content-Length", length)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            def _forward(self, body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
-                host, port = proxy.upstream.split(":")
-                conn = http.client.HTTPConnection(host, int(port), timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                headers["Host"] = proxy.upstream
-                conn.request(self.command, self.path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                conn.close()
-                with proxy.lock:
-                    proxy.forwarded += 1
-                    if not _is_sqs(self) and resp.status < 300:
-                        proxy.requests[(self.command, self.path.split("?", 1)[0])] += 1
-                return resp.status, resp.getheaders(), data
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def after(self, handler: BaseHTTPRequestHandler) -> bool:
+        fault = self._faults.pop(id(handler), None)
+        if fault == "stall_after":
+            time.sleep(self.plan.stall_s)
+        if fault in ("reset_after", "stall_after"):
+            _reset(handler)
+            return True
+        return False
 
     @property
     def total_injected(self) -> int:
         return sum(self.injected.values())
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    # RST instead of FIN: the client sees "connection reset by peer".
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.connection.close()
+
+
+def _error(handler: BaseHTTPRequestHandler, status: int, code: str, message: str, n: int) -> None:
+    body = _ERROR_BODY.format(code=code, message=message, n=n).encode()
+    send(handler, status, [("Content-Type", "application/xml")], body)
