@@ -79,7 +79,6 @@ class BuildResult:
     unzipped_bytes: int
     files: int
     versions: Mapping[str, str]  # normalised distribution name -> version in the zip
-    has_handler: bool
     warnings: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
@@ -412,9 +411,8 @@ def build_zip(
         versions = installed_versions(target)
         all_pins = [*pins, Pin("thumbsmith", own_version, None)]
         warnings = check_versions(versions, all_pins, arch, python)
-        has_handler = (target / HANDLER_FILE).is_file()
-        if not has_handler:
-            warnings.append(f"{HANDLER_FILE} is missing: the zip has no Lambda handler yet")
+        if not (target / HANDLER_FILE).is_file():
+            raise PackageError(f"{HANDLER_FILE} is missing from the build: no Lambda handler")
         (target / BUILD_INFO).write_text(
             json.dumps(
                 {"arch": arch, "python": python, "include_boto3": include_boto3,
@@ -445,6 +443,5 @@ def build_zip(
         unzipped_bytes=unzipped,
         files=len(heads),
         versions=versions,
-        has_handler=has_handler,
         warnings=tuple(warnings),
     )
