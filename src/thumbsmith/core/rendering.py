@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pyvips
 
+from thumbsmith.core.decoders.jpeg_markers import is_cut_short
 from thumbsmith.core.engine import ensure_configured
 from thumbsmith.core.job import Job
 from thumbsmith.core.options import RenderOptions
@@ -46,7 +47,10 @@ def render(
     except ThumbsmithError:
         raise
     except pyvips.Error as exc:
-        raise CorruptImage(f"cannot decode: {_vips_reason(exc)}", object_name=name) from exc
+        reason = f"cannot decode: {_vips_reason(exc)}"
+        if job.header is not None and job.header.format == "jpeg" and is_cut_short(job.data):
+            reason = f"the JPEG is cut short (its data stops before the end of image); {reason}"
+        raise CorruptImage(reason, object_name=name) from exc
     except MemoryError as exc:
         raise CorruptImage("ran out of memory while decoding", object_name=name) from exc
     except Exception as exc:

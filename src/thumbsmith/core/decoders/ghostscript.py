@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import resource
 import shutil
 import signal
@@ -44,6 +45,23 @@ def raster_dpi(box_w: float, box_h: float, long_side: int) -> float:
     # The raster bounds win over everything else.
     dpi = min(dpi, 72.0 * MAX_RASTER_SIDE / max(box_w, box_h))
     return min(dpi, 72.0 * math.sqrt(MAX_RASTER_PIXELS / (box_w * box_h)))
+
+
+_FIRST_LINE = re.compile(rb"\A%!PS-Adobe-[^\r\n]*")
+EPSF_LINE = b"%!PS-Adobe-3.0 EPSF-3.0"
+
+
+def for_epscrop(postscript: bytes) -> bytes:
+    """The PostScript with an ``EPSF`` first line, so that ``-dEPSCrop`` honours its box.
+
+    Ghostscript 10 crops to the %%BoundingBox only when the first line says EPSF; a
+    ``%!PS-Adobe-2.0`` file with a box (accepted by sniffing) would otherwise be drawn on
+    a default A4/letter page. Only that line of the copy handed to gs changes.
+    """
+    first = _FIRST_LINE.match(postscript)
+    if first is None or b"EPSF" in first.group(0):
+        return postscript
+    return EPSF_LINE + postscript[first.end() :]
 
 
 def ghostscript_argv(gs: str, dpi: float, source: str, output: str) -> list[str]:
@@ -108,7 +126,7 @@ def render_eps(data: bytes, options: RenderOptions, long_side: int) -> bytes:
     try:
         source = scratch / "input.eps"
         output = scratch / "output.png"
-        source.write_bytes(postscript)
+        source.write_bytes(for_epscrop(postscript))
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(scratch),

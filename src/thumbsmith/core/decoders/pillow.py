@@ -1,4 +1,5 @@
-"""Pillow decoders for what pyvips-binary lacks (HEIC through pillow-heif, BMP).
+"""Pillow decoders for what pyvips-binary lacks (HEIC through pillow-heif, BMP, and the
+TIFF variants its tiffload cannot read).
 
 Their pixels are handed to libvips straight away, so nothing after the decode knows
 which library read the file.
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import io
 import struct
+from typing import TYPE_CHECKING
 
 import pyvips
 
 from thumbsmith.errors import CorruptImage
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def heic_to_vips(data: bytes) -> pyvips.Image:
@@ -67,3 +72,95 @@ def _vips_from_pixels(
     if icc:
         image.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
     return image
+
+
+# --- TIFF variants this libvips build cannot decode --------------------------------------
+_COMPRESSION, _PHOTOMETRIC, _BITS, _ORIENTATION = 259, 262, 258, 274
+_OLD_JPEG = 6
+_CIELAB = 8
+_MAX_ENTRIES = 4096
+
+
+def tiff_first_ifd(data: bytes) -> dict[int, int]:
+    """Compression, Photometric and BitsPerSample (first value) of the first IFD."""
+    order = "<" if data[:2] == b"II" else ">"
+    big = struct.unpack_from(order + "H", data, 2)[0] == 43
+    offset_fmt = order + ("Q" if big else "I")
+    (offset,) = struct.unpack_from(offset_fmt, data, 8 if big else 4)
+    (count,) = struct.unpack_from(order + ("Q" if big else "H"), data, offset)
+    first, size, value_at = (offset + 8, 20, 12) if big else (offset + 2, 12, 8)
+    tags: dict[int, int] = {}
+    for i in range(min(count, _MAX_ENTRIES)):
+        entry = first + i * size
+        tag, typ = struct.unpack_from(order + "HH", data, entry)
+        if tag not in (_COMPRESSION, _PHOTOMETRIC, _BITS):
+            continue
+        (n,) = struct.unpack_from(offset_fmt, data, entry + 4)
+        fmt = order + ("H" if typ == 3 else "I")
+        at = entry + value_at
+        if n * struct.calcsize(fmt) > (8 if big else 4):  # 3+ SHORTs live at an offset
+            (at,) = struct.unpack_from(offset_fmt, data, at)
+        tags[tag] = struct.unpack_from(fmt, data, at)[0]
+    return tags
+
+
+def tiff_needs_pillow(data: bytes) -> str | None:
+    """Why pyvips-binary's tiffload cannot decode this TIFF, or None if it can.
+
+    Measured with libvips 8.18: 8-bit CIELab fails as the header is read ("bad labq
+    format"); old-style JPEG (compression 6) opens, then fails only once pixels are
+    read, deep in the pipeline. So the choice is made from the first IFD, up front.
+    """
+    try:
+        tags = tiff_first_ifd(data)
+    except struct.error:
+        return None  # tiffload reports the broken header
+    if tags.get(_COMPRESSION) == _OLD_JPEG:
+        return "old-style JPEG compression"
+    if tags.get(_PHOTOMETRIC) == _CIELAB and tags.get(_BITS, 1) == 8:
+        return "8-bit CIELab"
+    return None
+
+
+def tiff_to_vips(data: bytes, size: tuple[int, int]) -> tuple[pyvips.Image, int]:
+    """The first page of a TIFF decoded by Pillow, and its orientation (1..8).
+
+    ``size`` is the first page's size as sniffing read it (and the limits checked): the
+    decode is refused if Pillow reads another, so the limits hold whoever decodes.
+    CIELab comes out as sRGB pixels; other modes keep their ICC profile for ``to_srgb``.
+    """
+    from PIL import Image, TiffImagePlugin
+
+    try:
+        im: Image.Image = TiffImagePlugin.TiffImageFile(io.BytesIO(data))
+        if im.size != size:
+            raise CorruptImage(f"TIFF decoder (Pillow) reads {im.size}, the header says {size}")
+        im.load()
+        orientation = im.tag_v2.get(_ORIENTATION, 1)
+        icc = im.info.get("icc_profile")
+        if im.mode == "LAB":
+            im, icc = _lab_to_srgb(im), None  # the pixels are sRGB now
+        elif im.mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
+            im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
+        pixels = im.tobytes()
+    except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError) as exc:
+        raise CorruptImage(f"TIFF decoder (Pillow): {exc}") from exc
+    image = _vips_from_pixels(pixels, im.width, im.height, len(im.getbands()), icc)
+    if im.mode == "CMYK":
+        image = image.copy(interpretation="cmyk")  # to_srgb converts it, profile or not
+    return image, orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+
+
+def _lab_to_srgb(im: Image.Image) -> Image.Image:
+    """CIELab to sRGB with LittleCMS, D50 white: the ICC connection space, which is what
+    CIELab TIFFs written by ICC-based software use."""
+    from PIL import ImageCms
+
+    lab = ImageCms.createProfile("LAB", colorTemp=5000)
+    srgb = ImageCms.createProfile("sRGB")
+    transform = ImageCms.buildTransform(
+        lab, srgb, "LAB", "RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC
+    )
+    out = ImageCms.applyTransform(im, transform)
+    assert out is not None  # only None when converting in place
+    return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
+from thumbsmith.core.decoders.jpeg_markers import frame_header
 from thumbsmith.errors import CorruptImage, UnsupportedFormat
 
 #: Formats the core accepts, by the name ``sniff`` reports.
@@ -38,7 +40,9 @@ class Header(NamedTuple):
 def sniff_format(data: bytes) -> str | None:
     """Format name from magic bytes only, or ``None`` if it is not an allowed format."""
     head = data[:64]
-    if head.startswith(b"\xff\xd8\xff"):
+    if head.startswith(b"\xff\xd8"):
+        # Not FF D8 FF: libjpeg skips junk between SOI and the next marker (with a
+        # warning), so the frame-header walk decides, not the third byte.
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
@@ -58,9 +62,40 @@ def sniff_format(data: bytes) -> str | None:
         return _heif_kind(data)
     if head.startswith(b"\xc5\xd0\xd3\xc6"):
         return "eps"
-    if head.startswith(b"%!PS-Adobe-") and b"EPSF" in head.split(b"\n", 1)[0]:
+    if head.startswith(b"%!PS-Adobe-") and is_eps_like(data):
         return "eps"
     return None
+
+
+_FIRST_LINE = re.compile(rb"\A%!PS-Adobe-[^\r\n]*")
+_HEADER_BBOX = re.compile(rb"^%%BoundingBox:", re.MULTILINE)
+_END_COMMENTS = re.compile(rb"^%%EndComments", re.MULTILINE)
+
+
+def is_eps_like(postscript: bytes) -> bool:
+    """PostScript that may be rendered as EPS: an ``EPSF`` first line, or DSC PostScript
+    (``%!PS-Adobe-2.0``, say) that declares a ``%%BoundingBox`` in its header comments.
+
+    Old EPS files often say only ``%!PS-Adobe-2.0``; Pillow and ImageMagick treat them
+    as EPS when they carry a box. PostScript without one is a document, not a picture:
+    its size would have to be computed by running it, so it stays rejected.
+    """
+    first = _FIRST_LINE.match(postscript[:256])
+    if first is None:
+        return False
+    if b"EPSF" in first.group(0):
+        return True
+    header = postscript[:65536]
+    end = _END_COMMENTS.search(header)
+    if end is not None:
+        header = header[: end.start()]
+    if _HEADER_BBOX.search(header) is None:
+        return False
+    try:
+        eps_bounding_box(postscript)
+    except ValueError:
+        return False
+    return True
 
 
 def sniff(data: bytes) -> Header:
@@ -80,7 +115,7 @@ def sniff(data: bytes) -> Header:
     try:
         header = _PARSERS[fmt](data)
     except (struct.error, IndexError, ValueError) as exc:
-        raise CorruptImage(f"{fmt} header is truncated or malformed") from exc
+        raise CorruptImage(f"{fmt} header is truncated or malformed: {exc}") from exc
     if header.width <= 0 or header.height <= 0:
         raise CorruptImage(f"{fmt} header gives no usable size ({header.width}x{header.height})")
     return header
@@ -95,7 +130,7 @@ def _describe(data: bytes) -> str:
     if head.startswith((b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")):
         return "JPEG 2000"
     if head.startswith(b"%!"):
-        return "PostScript that is not EPS"
+        return "PostScript that is not EPS: no EPSF line and no %%BoundingBox"
     stripped = data[:512].lstrip()
     if stripped.startswith(b"<"):
         return "SVG" if b"<svg" in data[:4096].lower() else "XML/HTML text"
@@ -111,47 +146,38 @@ def _png(data: bytes) -> Header:
     width, height = struct.unpack_from(">II", data, 16)
     frames = 1
     # An APNG's acTL must come before the first IDAT, so stop there.
-    pos = 8
-    for _ in range(_MAX_CHUNKS):
-        if pos + 8 > len(data):
-            break
-        length, kind = struct.unpack_from(">I4s", data, pos)
+    for kind, body, _ in _chunks(data, 8, riff=False):
         if kind == b"acTL":
-            frames = max(1, struct.unpack_from(">I", data, pos + 8)[0])
+            frames = max(1, struct.unpack_from(">I", data, body)[0])
             break
         if kind in (b"IDAT", b"IEND"):
             break
-        pos += 12 + length
     return Header("png", width, height, frames)
 
 
-# SOF markers carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
-_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+def _chunks(data: bytes, pos: int, *, riff: bool) -> Iterator[tuple[bytes, int, int]]:
+    """(kind, body offset, body length) of each chunk from ``pos``, at most _MAX_CHUNKS.
+
+    PNG chunks are length (big-endian), kind, body, CRC; RIFF chunks (WebP) are kind,
+    length (little-endian), body, and a pad byte after an odd length.
+    """
+    for _ in range(_MAX_CHUNKS):
+        if pos + 8 > len(data):
+            return
+        if riff:
+            kind, size = struct.unpack_from("<4sI", data, pos)
+            following = pos + 8 + size + (size & 1)
+        else:
+            size, kind = struct.unpack_from(">I4s", data, pos)
+            following = pos + 12 + size
+        yield kind, pos + 8, size
+        pos = following
 
 
 def _jpeg(data: bytes) -> Header:
-    pos = 2
-    end = len(data)
-    while pos + 4 <= end:
-        if data[pos] != 0xFF:
-            raise ValueError("lost marker sync")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):
-            break
-        (length,) = struct.unpack_from(">H", data, pos + 2)
-        if marker in _JPEG_SOF:
-            height, width = struct.unpack_from(">HH", data, pos + 5)
-            if height == 0:
-                raise ValueError("DNL-defined height is not supported")
-            return Header("jpeg", width, height)
-        pos += 2 + length
-    raise ValueError("no SOF marker before the scan data")
+    # The same frame header libjpeg decodes, junk between markers and all.
+    frame = frame_header(data)
+    return Header("jpeg", frame.width, frame.height)
 
 
 def _gif(data: bytes) -> Header:
@@ -211,16 +237,8 @@ def _webp(data: bytes) -> Header:
         h = int.from_bytes(data[27:30], "little") + 1
         frames = 1
         if flags & 0x02:  # animation: count ANMF chunks
-            frames = 0
-            pos = 12
-            for _ in range(_MAX_CHUNKS):
-                if pos + 8 > len(data):
-                    break
-                fourcc, size = struct.unpack_from("<4sI", data, pos)
-                if fourcc == b"ANMF":
-                    frames += 1
-                pos += 8 + size + (size & 1)
-            frames = max(frames, 1)
+            anmf = sum(kind == b"ANMF" for kind, _, _ in _chunks(data, 12, riff=True))
+            frames = max(anmf, 1)
         return Header("webp", w, h, frames)
     raise ValueError(f"unknown WebP chunk {kind!r}")
 

@@ -1,9 +1,20 @@
 """Opening allowed bytes as a lazy libvips image, through the one loader sniffing chose.
 
-libvips does the work where its build has the loader. HEIC (HEVC) and BMP are decoded
-by Pillow (:mod:`thumbsmith.core.decoders.pillow`), since pyvips-binary lacks those
-loaders, and EPS by Ghostscript; their pixels are then handed to libvips, so every step
-after ``load`` is one code path.
+libvips does the work where its build has the loader. HEIC (HEVC), BMP and the TIFF
+variants pyvips-binary's tiffload cannot read (8-bit CIELab, old-style JPEG) are decoded
+by Pillow (:mod:`thumbsmith.core.decoders.pillow`), and EPS by Ghostscript; their pixels
+are then handed to libvips, so every step after ``load`` is one code path.
+
+JPEG decode policy. libjpeg recovers from damage inside the picture (junk between
+markers, a wrong or missing restart marker, a corrupt run of entropy data: "premature
+end of data segment") and still decodes every row; those files decode, as in browsers.
+A file that *ends* early is rejected instead of getting grey rows: with
+``fail_on="truncated"`` libvips fails when its input runs dry. That alone would also
+reject a file that lacks only its final EOI marker, so such a file (no FF D9 after the
+frame header) is decoded with the EOI appended and ``fail_on="warning"``: if only the
+EOI was missing every row decodes; if the scan was cut, libjpeg meets that EOI inside
+the scan data, warns, and the warning is an error. (In that mode any other libjpeg
+warning, such as junk between markers, rejects the file too.)
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from typing import Any
 import pyvips
 
 from thumbsmith.core.decoders import pillow
+from thumbsmith.core.decoders.jpeg_markers import frame_header, has_end_marker
 from thumbsmith.core.engine import VIPS_LOADERS
 from thumbsmith.errors import CorruptImage
 
@@ -41,8 +53,21 @@ def open_vips(fmt: str, data: bytes, **extra: Any) -> pyvips.Image:
         options["n"] = 1  # first frame/page only
     # Not for HEIF: there "n" counts from page 0, while the default is the *primary*
     # image, which need not be page 0 (sharp issue 4487, a pitm box).
+    if fmt == "jpeg":
+        data, options["fail_on"] = jpeg_input(data)
     options.update(extra)
     return loader(data, **options)
+
+
+def jpeg_input(data: bytes) -> tuple[bytes, str]:
+    """The bytes to hand jpegload and its ``fail_on`` (see the module's policy)."""
+    try:
+        frame = frame_header(data)
+    except ValueError:
+        return data, "truncated"  # sniffing refuses it first; libjpeg would say why
+    if has_end_marker(data, frame):
+        return data, "truncated"
+    return data + b"\xff\xd9", "warning"
 
 
 def orientation_of(image: pyvips.Image) -> int:
@@ -53,8 +78,11 @@ def orientation_of(image: pyvips.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def open_source(fmt: str, data: bytes) -> Opened:
-    """Header-only open of a libvips format, or a full Pillow decode of HEIC/BMP."""
+def open_source(fmt: str, data: bytes, size: tuple[int, int] = (0, 0)) -> Opened:
+    """Header-only open of a libvips format, or a full Pillow decode of HEIC/BMP and of
+    TIFFs that tiffload cannot read. ``size`` is the header's (first page's) size."""
+    if fmt == "tiff":
+        return _open_tiff(data, size)
     if fmt in VIPS_LOADERS:
         image = open_vips(fmt, data)
         # libheif applies HEIF's own irot/imir transforms, so its EXIF tag is stale.
@@ -64,6 +92,25 @@ def open_source(fmt: str, data: bytes) -> Opened:
     if fmt == "bmp":
         return Opened(pillow.bmp_to_vips(data), 1)
     raise CorruptImage(f"no decoder for {fmt}")  # eps is opened by the caller
+
+
+def _open_tiff(data: bytes, size: tuple[int, int]) -> Opened:
+    """libvips' tiffload, or Pillow where tiffload is known to fail or fails to open.
+
+    The up-front choice matters for old-style JPEG, which tiffload opens and only fails
+    on once pixels are read; a header-time failure of any other kind gets Pillow's try
+    too, and is reported with libvips' reason if Pillow cannot read it either.
+    """
+    if pillow.tiff_needs_pillow(data):
+        return Opened(*pillow.tiff_to_vips(data, size))
+    try:
+        image = open_vips("tiff", data)
+    except pyvips.Error as exc:
+        try:
+            return Opened(*pillow.tiff_to_vips(data, size))
+        except CorruptImage:
+            raise exc from None
+    return Opened(image, orientation_of(image))
 
 
 #: Formats whose decoder can scale while decoding.

@@ -35,7 +35,7 @@ def step_load(job: Job) -> None:
         opened = vips.open_scaled(fmt, job.data, factor)
         full_size = (header.width, header.height)
     else:
-        opened = vips.open_source(fmt, job.data)
+        opened = vips.open_source(fmt, job.data, (header.width, header.height))
         full_size = (opened.image.width, opened.image.height)
     check_deadline(job, "opening")
     job.image = opened.image

@@ -1,0 +1,127 @@
+"""The JPEG frame header, found the way libjpeg's marker reader finds it.
+
+libjpeg(-turbo)'s ``jdmarker.c`` is tolerant, and libvips decodes through it, so the
+size check must read the *same* frame header libjpeg will decode, or a file could pass
+the limit with one size and be decoded at another:
+
+* ``first_marker``: the file starts with exactly FF D8 (SOI).
+* ``next_marker``: any non-FF bytes are skipped, then any run of FF fill bytes; the byte
+  after them is the marker, except 00 (a stuffed FF 00), which is skipped as well. Skipped
+  bytes only make libjpeg *warn* ("Corrupt JPEG data: N extraneous bytes before marker").
+* ``read_markers``: the first SOFn is the frame (a second one is an error); APPn, COM,
+  DQT, DHT, DAC, DRI and DNL are skipped by their length (a length below 2 skips only the
+  length field); RSTn and TEM carry none; SOS or EOI before a frame, a second SOI and
+  reserved markers are errors.
+
+Work is bounded: each byte before the frame header is looked at a constant number of
+times and at most :data:`MAX_SEGMENTS` segments are walked.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+#: Real files have fewer than 50 segments before the frame header.
+MAX_SEGMENTS = 10_000
+
+# SOFn carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range.
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Segments libjpeg skips (or reads) by their length field before the frame header.
+_LENGTH_MARKERS = frozenset({0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)})
+_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0..7
+
+
+class JpegFrame(NamedTuple):
+    """The frame header (SOFn) libjpeg will decode, and where it ends in the file."""
+
+    width: int
+    height: int
+    components: int
+    marker: int  # 0xC0 baseline, 0xC2 progressive, ...
+    end: int  # offset just past the SOF segment
+    discarded: int  # extraneous bytes libjpeg warns about before the frame header
+
+
+def _next_marker(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(marker, position after it, bytes skipped), as libjpeg's ``next_marker``."""
+    end = len(data)
+    skipped = 0
+    while True:
+        ff = data.find(b"\xff", pos)
+        if ff < 0:
+            raise ValueError("the file ends before the frame header (SOF)")
+        skipped += ff - pos
+        pos = ff + 1
+        while pos < end and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= end:
+            raise ValueError("the file ends before the frame header (SOF)")
+        marker = data[pos]
+        pos += 1
+        if marker != 0x00:
+            return marker, pos, skipped
+        skipped += 2  # a stuffed FF 00 outside a scan is junk too
+
+
+def _sof(data: bytes, pos: int, marker: int, discarded: int) -> JpegFrame:
+    if pos + 8 > len(data):
+        raise ValueError("the frame header (SOF) is cut short")
+    length = int.from_bytes(data[pos : pos + 2], "big")
+    height = int.from_bytes(data[pos + 3 : pos + 5], "big")
+    width = int.from_bytes(data[pos + 5 : pos + 7], "big")
+    components = data[pos + 7]
+    if length != 8 + 3 * components:
+        raise ValueError(f"frame header length {length} does not fit {components} components")
+    if height == 0:
+        raise ValueError("a height given by a DNL marker is not supported")
+    if components == 0:
+        raise ValueError("the frame header declares no components")
+    return JpegFrame(width, height, components, marker, pos + length, discarded)
+
+
+def frame_header(data: bytes) -> JpegFrame:
+    """The frame header; ValueError wherever libjpeg's ``jpeg_read_header`` would fail
+    before reaching it."""
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("no SOI marker at the start")
+    pos = 2
+    discarded = 0
+    for _ in range(MAX_SEGMENTS):
+        marker, pos, skipped = _next_marker(data, pos)
+        discarded += skipped
+        if marker in SOF_MARKERS:
+            return _sof(data, pos, marker, discarded)
+        if marker in _NO_LENGTH:
+            continue
+        if marker in _LENGTH_MARKERS:
+            if pos + 2 > len(data):
+                raise ValueError("the file ends inside a marker segment")
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            pos += max(length, 2)
+            continue
+        if marker == 0xDA:
+            raise ValueError("scan data (SOS) before the frame header (SOF)")
+        if marker == 0xD9:
+            raise ValueError("end of image (EOI) before any frame")
+        if marker == 0xD8:
+            raise ValueError("a second SOI marker")
+        raise ValueError(f"unknown JPEG marker 0x{marker:02x}")
+    raise ValueError(f"more than {MAX_SEGMENTS} marker segments before the frame header")
+
+
+def has_end_marker(data: bytes, frame: JpegFrame) -> bool:
+    """Whether an EOI (FF D9) follows the frame header anywhere in the file.
+
+    Entropy-coded data cannot hold FF D9 (every FF there is stuffed as FF 00), so a file
+    cut short mid-scan has none after its frame header, while one with a trailer after
+    its EOI (MPF pictures, a phone's motion-photo video) still does.
+    """
+    return data.find(b"\xff\xd9", frame.end) >= 0
+
+
+def is_cut_short(data: bytes) -> bool:
+    """A readable frame header and no EOI after it: the file lacks at least its end."""
+    try:
+        return not has_end_marker(data, frame_header(data))
+    except ValueError:
+        return False
