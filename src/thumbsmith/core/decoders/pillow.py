@@ -132,11 +132,12 @@ def tiff_to_vips(data: bytes, size: tuple[int, int]) -> tuple[pyvips.Image, int]
     from PIL import Image, TiffImagePlugin
 
     try:
-        im: Image.Image = TiffImagePlugin.TiffImageFile(io.BytesIO(data))
-        if im.size != size:
-            raise CorruptImage(f"TIFF decoder (Pillow) reads {im.size}, the header says {size}")
-        im.load()
-        orientation = im.tag_v2.get(_ORIENTATION, 1)
+        tiff = TiffImagePlugin.TiffImageFile(io.BytesIO(data))
+        if tiff.size != size:
+            raise CorruptImage(f"TIFF decoder (Pillow) reads {tiff.size}, the header says {size}")
+        tiff.load()
+        orientation = tiff.tag_v2.get(_ORIENTATION, 1)
+        im: Image.Image = tiff
         icc = im.info.get("icc_profile")
         if im.mode == "LAB":
             im, icc = _lab_to_srgb(im), None  # the pixels are sRGB now
