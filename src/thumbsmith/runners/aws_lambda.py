@@ -6,6 +6,9 @@
   worker): a transient failure or an unparseable body (poison, which the queue's redrive
   policy moves to the DLQ after maxReceiveCount). A permanent image failure is logged as
   ``permanent_failure``, counted, and its message acknowledged.
+* S3 Batch Operations (invocation schema 1.0 and 2.0): each task is processed and
+  answered in the shape Batch expects (:mod:`thumbsmith.runners.s3_batch`), with
+  ``Succeeded``, ``TemporaryFailure`` (Batch retries it) or ``PermanentFailure``.
 * Anything else (S3 direct, SNS, EventBridge, MinIO webhook bodies): every record is
   processed, then the invocation raises only if one failed transiently, so Lambda's own
   retry redoes it (idempotence makes the records that succeeded cheap the second time).
@@ -31,7 +34,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from thumbsmith.runners import bootstrap
+from thumbsmith.runners import bootstrap, s3_batch
 from thumbsmith.service.dispatch import Handled, Verdict, handle
 from thumbsmith.service.events import quote_payload
 from thumbsmith.service.process import Processor
@@ -135,6 +138,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if request_id:
         logger.append_keys(request_id=request_id)
     proc = processor()  # settings errors surface here, before any record is touched
+
+    if s3_batch.is_batch_event(event):
+        return s3_batch.respond(event, proc, record_metric)
 
     if _is_sqs_batch(event):
         batch = BatchProcessor(

@@ -89,38 +89,50 @@ def handle(payload: object, processor: Processor, record: Recorder | None = None
         try:
             outcome = processor.process(event)
         except Exception as exc:
-            failure = classify(exc)
-            record("Failures", 1, {"kind": getattr(exc, "kind", failure.value)})
+            failure = report_failure(event.uri, exc, record)
             if failure is Failure.PERMANENT:
                 assert isinstance(exc, ThumbsmithError)
-                log.warning(
-                    "permanent_failure",
-                    extra={"object": event.uri, "kind": exc.kind, "reason": exc.reason},
-                )
                 handled.permanent.append(exc)
                 continue
             if failure is Failure.UNEXPECTED:
                 # Retrying gives it its chances; the redrive policy parks it in the DLQ.
-                log.exception("unexpected_failure", extra={"object": event.uri})
                 message = f"{event.uri}: {type(exc).__name__}: {exc}"
             else:
-                assert isinstance(exc, ThumbsmithError)
-                log.error(
-                    f"{failure.value}_failure" if failure is Failure.TRANSIENT else "config_error",
-                    extra={"object": event.uri, "kind": exc.kind, "reason": exc.reason},
-                )
                 message = str(exc)
             handled.verdict, handled.error = Verdict.RETRY, handled.error or message
             continue
         handled.outcomes.append(outcome)
-        log.info(outcome.status, extra=outcome.as_log())
-        if outcome.status == "written":
-            record("ImagesProcessed", 1, {})
-            record("RenditionsWritten", len(outcome.written), {})
-            record("ProcessingTime", outcome.ms, {})
-            record("BytesIn", outcome.bytes_in, {})
-        elif outcome.status == "deleted":
-            record("ImagesDeleted", 1, {})
-        else:
-            record("ImagesSkipped", 1, {})
+        report_outcome(outcome, record)
     return handled
+
+
+def report_failure(uri: str, exc: Exception, record: Recorder) -> Failure:
+    """Log and count one event that failed, the same way in every runner; say how."""
+    failure = classify(exc)
+    record("Failures", 1, {"kind": getattr(exc, "kind", failure.value)})
+    if failure is Failure.UNEXPECTED:
+        log.exception("unexpected_failure", extra={"object": uri})
+        return failure
+    assert isinstance(exc, ThumbsmithError)
+    extra = {"object": uri, "kind": exc.kind, "reason": exc.reason}
+    if failure is Failure.PERMANENT:
+        log.warning("permanent_failure", extra=extra)
+    elif failure is Failure.TRANSIENT:
+        log.error("transient_failure", extra=extra)
+    else:
+        log.error("config_error", extra=extra)
+    return failure
+
+
+def report_outcome(outcome: Outcome, record: Recorder) -> None:
+    """Log and count one event that was handled."""
+    log.info(outcome.status, extra=outcome.as_log())
+    if outcome.status == "written":
+        record("ImagesProcessed", 1, {})
+        record("RenditionsWritten", len(outcome.written), {})
+        record("ProcessingTime", outcome.ms, {})
+        record("BytesIn", outcome.bytes_in, {})
+    elif outcome.status == "deleted":
+        record("ImagesDeleted", 1, {})
+    else:
+        record("ImagesSkipped", 1, {})

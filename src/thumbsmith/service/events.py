@@ -11,11 +11,19 @@ Every way of running thumbsmith (Lambda, worker, backfill, watch, convert) build
 * SQS records whose body is any of these (``s3:TestEvent`` bodies are skipped);
 * SNS records and SNS envelopes (SNS -> SQS without raw delivery) whose ``Message`` is
   an S3 notification; with raw delivery the SQS body is the notification itself;
-* EventBridge ``Object Created`` / ``Object Deleted`` events from ``aws.s3``.
+* EventBridge ``Object Created`` / ``Object Deleted`` events from ``aws.s3``;
+* and, through :func:`batch_task`, the tasks of an S3 Batch Operations invocation.
 
-Keys arrive URL-encoded the way S3 encodes them (``red flower.jpg`` -> ``red+flower.jpg``,
-``/`` sometimes as ``%2F``, unicode as UTF-8 percent escapes) and are decoded here,
-exactly once, with ``unquote_plus``. Nothing downstream decodes again.
+Keys are decoded here, exactly once, each source by its own rule; nothing downstream
+decodes again. Notification keys (S3, SQS, SNS, MinIO) are form-encoded, as AWS
+documents (``red flower.jpg`` -> ``red+flower.jpg``, ``+`` -> ``%2B``, ``/`` sometimes
+``%2F``, unicode as UTF-8 percent escapes): ``unquote_plus``. Batch Operations keys are
+URL-encoded too; Powertools found by testing real jobs that ``unquote_plus`` is right
+(its PR 3572), while AWS's own example uses ``unquote``. For EventBridge AWS documents
+no encoding at all; events captured in production (guidance-for-medialake-on-aws PR 21)
+percent-encode a space as ``%20`` and leave ``+`` as it is, so ``unquote`` comes first.
+Where the rule is not settled, the other plausible decodings ride along as
+``ObjectEvent.alt_keys``, and processing tries them when the first one is not found.
 
 What to do with the message that carried them is decided in
 :mod:`thumbsmith.service.dispatch`.
@@ -25,11 +33,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from thumbsmith.errors import BadEvent
 
@@ -52,6 +60,9 @@ class ObjectEvent:
     size: int | None = None
     sequencer: str | None = None
     source: str = "unknown"
+    #: Other plausible decodings of the key as received, tried in order when ``key`` is
+    #: not found (sources whose encoding is not settled: EventBridge, Batch Operations).
+    alt_keys: tuple[str, ...] = ()
 
     @property
     def uri(self) -> str:
@@ -226,13 +237,37 @@ def _eventbridge(data: dict[str, Any]) -> Iterator[ObjectEvent]:
     except (KeyError, TypeError):
         raise _bad("EventBridge S3 event without bucket name or object key", data) from None
     size = obj.get("size")
+    key, alt_keys = decodings(str(raw_key), unquote, unquote_plus, str)
     yield ObjectEvent(
         bucket=str(bucket),
-        # Encoded like notification keys (Powertools decodes them the same way).
-        key=unquote_plus(str(raw_key)),
+        key=key,
+        alt_keys=alt_keys,
         kind=kind,
         etag=_etag(obj.get("etag") or obj.get("eTag")),
         size=int(size) if isinstance(size, int) else None,
         sequencer=obj.get("sequencer") or None,
         source="eventbridge",
     )
+
+
+def decodings(raw: str, *rules: Callable[[str], str]) -> tuple[str, tuple[str, ...]]:
+    """The key by the first rule, and the distinct other keys the other rules give."""
+    first = rules[0](raw)
+    others = dict.fromkeys(rule(raw) for rule in rules[1:])
+    others.pop(first, None)
+    return first, tuple(others)
+
+
+def batch_task(task: Mapping[str, Any]) -> ObjectEvent:
+    """One S3 Batch Operations task (invocation schema 1.0 or 2.0) -> an ObjectEvent.
+
+    Schema 1.0 names the bucket by ARN (``arn:aws:s3:::bucket``, which may carry a
+    region and account), 2.0 by name (``s3Bucket``). Raises :class:`BadEvent`.
+    """
+    raw_key = task.get("s3Key")
+    arn, name = task.get("s3BucketArn"), task.get("s3Bucket")
+    bucket = str(arn).split(":", 5)[5] if isinstance(arn, str) and arn.count(":") >= 5 else name
+    if not isinstance(raw_key, str) or not raw_key or not isinstance(bucket, str) or not bucket:
+        raise _bad("S3 Batch Operations task without s3Key or bucket", task)
+    key, alt_keys = decodings(raw_key, unquote_plus, unquote)
+    return ObjectEvent(bucket=bucket, key=key, source="s3-batch", alt_keys=alt_keys)

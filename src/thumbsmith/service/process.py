@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from thumbsmith.adapters.storage import ObjectInfo, Store
@@ -27,6 +27,9 @@ META_SOURCE_KEY = "thumbsmith-source-key"
 META_FINGERPRINT = "thumbsmith-fingerprint"
 
 Status = Literal["written", "skipped", "deleted", "ignored"]
+
+#: The reason of an "ignored" outcome whose source was not found (under any decoding).
+SOURCE_GONE = "source no longer exists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +142,11 @@ class Processor:
         try:
             head = self.store.head(event.bucket, event.key)
         except ObjectNotFound:
-            # Deleted after the event was sent; its own removal event cleans up.
-            return Outcome(event, "ignored", "source no longer exists")
+            found = self._find_alternative(event)
+            if found is None:
+                # Deleted after the event was sent; its own removal event cleans up.
+                return Outcome(event, "ignored", SOURCE_GONE)
+            event, head = found
         if head.size > self.options.max_bytes:
             raise ImageTooLarge(
                 f"{head.size} bytes is over the limit of {self.options.max_bytes} "
@@ -189,18 +195,44 @@ class Processor:
             outcome.bytes_out += len(rendition.data)
         return outcome
 
+    def _candidates(self, event: ObjectEvent) -> list[str]:
+        """The event's other decodings that this config would handle at all."""
+        return [
+            key
+            for key in event.alt_keys
+            if self.keys.accepts(key) and not self.keys.is_own_output(event.bucket, key)
+        ]
+
+    def _find_alternative(self, event: ObjectEvent) -> tuple[ObjectEvent, ObjectInfo] | None:
+        """The first other decoding of the key that exists, with its HEAD."""
+        for key in self._candidates(event):
+            try:
+                head = self.store.head(event.bucket, key)
+            except ObjectNotFound:
+                continue
+            log.warning(
+                "key_found_by_other_decoding",
+                extra={"object": event.uri, "found": key, "source": event.source},
+            )
+            return replace(event, key=key, alt_keys=()), head
+        return None
+
     # --- removed ---------------------------------------------------------------------
     def _remove(self, event: ObjectEvent) -> Outcome:
-        try:
-            self.store.head(event.bucket, event.key)
-        except ObjectNotFound:
-            pass
-        else:
-            # Out-of-order delivery: the object was re-uploaded after this removal.
-            return Outcome(event, "ignored", "source exists again; renditions kept")
+        # Each decoding of the key is judged on its own: renditions are deleted only for
+        # keys whose source is really gone, never for another object that exists.
         out_bucket = self.keys.output_bucket(event.bucket)
         outcome = Outcome(event, "deleted")
-        for out_key in self.keys.output_keys(event.bucket, event.key).values():
-            self.store.delete(out_bucket, out_key)
-            outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+        for key in [event.key, *self._candidates(event)]:
+            try:
+                self.store.head(event.bucket, key)
+            except ObjectNotFound:
+                pass
+            else:
+                continue  # out-of-order delivery (re-uploaded since), or another object
+            for out_key in self.keys.output_keys(event.bucket, key).values():
+                self.store.delete(out_bucket, out_key)
+                outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+        if not outcome.deleted:
+            return Outcome(event, "ignored", "source exists again; renditions kept")
         return outcome
