@@ -133,9 +133,12 @@ def tiff_to_vips(data: bytes, size: tuple[int, int]) -> tuple[pyvips.Image, int]
 
     try:
         tiff = TiffImagePlugin.TiffImageFile(io.BytesIO(data))
-        if tiff.size != size:
+        # Pillow reports (and later applies) the orientation: 5..8 swap the sides.
+        turned = tiff.tag_v2.get(_ORIENTATION) in (5, 6, 7, 8)
+        if tiff.size != (size[::-1] if turned else size):
             raise CorruptImage(f"TIFF decoder (Pillow) reads {tiff.size}, the header says {size}")
         tiff.load()
+        # Pillow drops the tag once it has turned the pixels; a tag left is still to apply.
         orientation = tiff.tag_v2.get(_ORIENTATION, 1)
         im: Image.Image = tiff
         icc = im.info.get("icc_profile")
