@@ -334,6 +334,35 @@ def test_output_bucket_is_derived_and_settings_agree(cfn: dict[str, Any]) -> Non
         assert all(block.values())
 
 
+def test_batch_operations_role_is_optional_and_least_privilege(cfn: dict[str, Any]) -> None:
+    assert "BatchOperationsRole" not in resolve(cfn)  # off by default
+    assert cfn["Outputs"]["FunctionArn"]["Value"] == {"Fn::GetAtt": ["ThumbnailFunction", "Arn"]}
+
+    res = resolve(cfn, BatchBucket="photos-batch")
+    assert_acyclic(res)
+    role = res["BatchOperationsRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "batchoperations.s3.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    statements = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    assert all(st["Effect"] == "Allow" for st in statements)
+    assert grants(statements) == {
+        ("lambda:InvokeFunction", "<ThumbnailFunction.Arn>"),
+        ("s3:GetObject", "arn:aws:s3:::photos-batch/*"),
+        ("s3:GetObjectVersion", "arn:aws:s3:::photos-batch/*"),
+        ("s3:PutObject", "arn:aws:s3:::photos-batch/*"),
+        ("s3:GetBucketLocation", "arn:aws:s3:::photos-batch"),
+    }
+    # The function's own grants do not grow: Batch invokes it like any other trigger.
+    fn_role = {k: v for k, v in res.items() if k != "BatchOperationsRole"}
+    assert grants(role_statements(fn_role)) == S3_GRANTS | {
+        ("sqs:ReceiveMessage", "<Queue.Arn>"),
+        ("sqs:DeleteMessage", "<Queue.Arn>"),
+        ("sqs:GetQueueAttributes", "<Queue.Arn>"),
+    }
+
+
 def test_sam_validate_lint() -> None:
     """The real `sam validate --lint`, when aws-sam-cli can be had (uvx, or sam on PATH)."""
     if shutil.which("sam"):
