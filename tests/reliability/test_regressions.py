@@ -62,3 +62,19 @@ def test_heic_item_cut_short_is_a_plain_corrupt_image() -> None:
     with pytest.raises(CorruptImage) as info:
         render(data, SPECS, name="short.heic")
     assert "unexpected" not in str(info.value), "must be typed at the decoder, not the catch-all"
+
+
+def bigtiff_with_an_offset_past_any_index() -> bytes:
+    """A BigTIFF header whose first-IFD offset (8 bytes) is 2**63: ``struct.unpack_from``
+    raised OverflowError, which only render()'s catch-all typed. Found by ./scripts/fuzz
+    --seed 14 (input 399, a mutated sharp__8bit_depth.tiff); rebuilt here from the spec."""
+    return b"II+\x00" + struct.pack("<HHQ", 8, 0, 2**63)
+
+
+def test_bigtiff_offset_overflow_is_a_plain_corrupt_image() -> None:
+    data = bigtiff_with_an_offset_past_any_index()
+    assert data == (REGRESSIONS / "bigtiff-offset-overflow.bin").read_bytes()
+    with pytest.raises(CorruptImage) as info:
+        render(data, SPECS, name="big.tif")
+    assert "unexpected" not in str(info.value), "must be typed at the sniffer, not the catch-all"
+    assert "tiff header is truncated or malformed" in str(info.value)

@@ -113,7 +113,7 @@ def tiff_needs_pillow(data: bytes) -> str | None:
     """
     try:
         tags = tiff_first_ifd(data)
-    except struct.error:
+    except (struct.error, OverflowError):
         return None  # tiffload reports the broken header
     if tags.get(_COMPRESSION) == _OLD_JPEG:
         return "old-style JPEG compression"

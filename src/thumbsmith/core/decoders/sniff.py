@@ -114,7 +114,8 @@ def sniff(data: bytes) -> Header:
         raise UnsupportedFormat(f"not an accepted image format ({_describe(data)})")
     try:
         header = _PARSERS[fmt](data)
-    except (struct.error, IndexError, ValueError) as exc:
+    # OverflowError: a 64-bit offset (BigTIFF, ISO-BMFF) beyond what an index can hold.
+    except (struct.error, IndexError, ValueError, OverflowError) as exc:
         raise CorruptImage(f"{fmt} header is truncated or malformed: {exc}") from exc
     if header.width <= 0 or header.height <= 0:
         raise CorruptImage(f"{fmt} header gives no usable size ({header.width}x{header.height})")
