@@ -7,15 +7,14 @@ answer is checked against the response shape that page documents.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aws_helpers import jpeg_size, load_event, make_buckets, retarget
 
 from helpers import jpeg
+from reliability.faultproxy import FaultPlan, FaultProxy
 from thumbsmith import aws_lambda
 from thumbsmith.runners.bootstrap import processor, s3_store
 from thumbsmith.settings import Settings
@@ -117,56 +116,12 @@ def test_long_reasons_are_cut_to_1024_characters(s3: Any, name: str, settings: S
     assert len(result["resultString"]) == 1024
 
 
-class Throttling:
-    """An S3 endpoint that answers every request 503 SlowDown, as a throttled S3 does."""
-
-    BODY = (
-        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-        b"<Message>Please reduce your request rate.</Message></Error>"
-    )
-
-    def __init__(self) -> None:
-        body = self.BODY
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _answer(self) -> None:
-                outer.requests += 1
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                self.send_response(503)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(0 if self.command == "HEAD" else len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _answer
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Throttling:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.mark.parametrize("fixture", ["s3-batch-v1.json", "s3-batch-v2.json"])
-def test_throttled_s3_is_a_temporary_failure(name: str, settings: Settings, fixture: str) -> None:
-    with Throttling() as slow:
+def test_throttled_s3_is_a_temporary_failure(
+    moto_url: str, name: str, settings: Settings, fixture: str
+) -> None:
+    # Every S3 request answered 503 SlowDown (S3's XML error), as a throttled S3 does.
+    with FaultProxy(moto_url, FaultPlan(slowdown=1.0)) as slow:
         throttled = settings.replace(s3_endpoint_url=slow.url)
         aws_lambda.use(processor(s3_store(throttled), throttled), throttled)
         try:
@@ -176,4 +131,4 @@ def test_throttled_s3_is_a_temporary_failure(name: str, settings: Settings, fixt
             aws_lambda.use(None)
     assert result["resultCode"] == "TemporaryFailure"  # Batch retries the task
     assert result["resultString"].startswith("transient: ")
-    assert slow.requests >= 2, "botocore retried before giving up"
+    assert slow.injected["slowdown"] >= 2, "botocore retried before giving up"
