@@ -59,7 +59,7 @@ def upright_size(entry: dict[str, Any]) -> tuple[int, int]:
 
 def expected_size(entry: dict[str, Any], spec: RenditionSpec) -> tuple[int, int]:
     """The exact size a fit-inside rendition of a corpus file must have."""
-    return spec.fit(*upright_size(entry))
+    return spec.size_for(*upright_size(entry))
 
 
 def jpeg(width: int = 800, height: int = 600, *, seed: int = 0, orientation: int = 1) -> bytes:

@@ -143,7 +143,7 @@ def _changed(value: object) -> object:
         return value + 1
     if isinstance(value, str):
         return value + "x"
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and value and isinstance(value[0], int):
         return tuple(v + 1 if isinstance(v, int) else v for v in value)
     raise AssertionError(f"no change for {value!r}")
 
@@ -153,17 +153,40 @@ SPEC = RenditionSpec("large", 1280, 1280)
 
 @pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(RenderOptions)])
 def test_every_option_that_shapes_bytes_is_in_the_fingerprint(name: str) -> None:
+    """A format's knob is in that format's fingerprint (and no other's)."""
     options = RenderOptions()
     field = next(f for f in dataclasses.fields(RenderOptions) if f.name == name)
     other = dataclasses.replace(options, **{name: _changed(getattr(options, name))})
-    differs = options.fingerprint(SPEC) != other.fingerprint(SPEC)
+    fmt = field.metadata.get("format", "jpeg")
+    differs = options.fingerprint(SPEC, fmt) != other.fingerprint(SPEC, fmt)
     assert differs is (not field.metadata.get("bounds")), name
+    for elsewhere in {"jpeg", "webp", "avif", "png"} - {field.metadata.get("format", "")}:
+        if "format" in field.metadata:
+            assert options.fingerprint(SPEC, elsewhere) == other.fingerprint(SPEC, elsewhere)
 
 
-@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(RenditionSpec)])
+SPEC_CHANGES: dict[str, object] = {
+    "fit": "cover",
+    "position": "attention",
+    "upscale": True,
+    "animated": True,
+    "quality": (("jpeg", 70),),
+}
+
+
+@pytest.mark.parametrize(
+    "name", [f.name for f in dataclasses.fields(RenditionSpec) if f.name != "formats"]
+)
 def test_every_spec_field_is_in_the_fingerprint(name: str) -> None:
-    other = dataclasses.replace(SPEC, **{name: _changed(getattr(SPEC, name))})
+    change = SPEC_CHANGES[name] if name in SPEC_CHANGES else _changed(getattr(SPEC, name))
+    other = dataclasses.replace(SPEC, **{name: change})
     assert RenderOptions().fingerprint(SPEC) != RenderOptions().fingerprint(other)
+
+
+def test_adding_a_format_keeps_the_other_formats_fingerprints() -> None:
+    both = dataclasses.replace(SPEC, formats=("jpeg", "webp"), quality=(("webp", 60),))
+    assert RenderOptions().fingerprint(both, "jpeg") == RenderOptions().fingerprint(SPEC)
+    assert RenderOptions().fingerprint(both, "webp") != RenderOptions().fingerprint(SPEC)
 
 
 def test_fingerprints_of_existing_renditions_are_unchanged() -> None:

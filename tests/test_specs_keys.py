@@ -22,7 +22,7 @@ from thumbsmith.service.keys import KeyMapper
 def test_fit_inside_keep_aspect_never_upscale(
     box: tuple[int, int], src: tuple[int, int], out: tuple[int, int]
 ) -> None:
-    assert RenditionSpec("x", *box).fit(*src) == out
+    assert RenditionSpec("x", *box).size_for(*src) == out
 
 
 def test_parse_and_order() -> None:

@@ -33,7 +33,26 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         print(f"{row['name']} = {row['value']}    [{row['source']}; {row['env']}]")
         print(f"    {row['help']}")
+    _print_renditions(settings)
     return 0
+
+
+def _print_renditions(settings: Settings) -> None:
+    print("\nrenditions (parsed):")
+    for spec in settings.specs:
+        extras = [spec.position] if spec.fit == "cover" else []
+        extras += [f"{fmt}@{q}" for fmt, q in spec.quality]
+        extras += [flag for flag in ("upscale", "animated") if getattr(spec, flag)]
+        print(
+            f"  {spec.name}: {spec.width}x{spec.height} {spec.fit}, "
+            f"{'+'.join(spec.formats)}" + "".join(f", {e}" for e in extras)
+        )
+    print("rules (longest prefix wins; no match: every rendition):")
+    for rule in settings.rule_list:
+        print(f"  {rule.prefix!r}: {', '.join(rule.renditions)}")
+    if not settings.rule_list:
+        print("  (none)")
+    print(f"prefixes processed: {', '.join(repr(p) for p in settings.prefixes)}")
 
 
 def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,7 +70,9 @@ def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
         for w in result.outcome.renditions:
             print(f"{out_dir / w.key}  {w.width}x{w.height}  {w.bytes} bytes")
 
-    summary = convert([Path(f) for f in args.files], out_dir, settings, on_result=report)
+    summary = convert(
+        [Path(f) for f in args.files], out_dir, settings, on_result=report, focus=args.focus
+    )
     if summary.failed:
         print(f"{summary.failed} of {len(args.files)} file(s) failed", file=sys.stderr)
     return 1 if summary.failed else 0
@@ -172,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="make renditions of single files")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument(
+        "--focus",
+        metavar="X,Y",
+        help="focal point for cover crops, fractions of the upright image (e.g. 0.31,0.42)",
+    )
     p.set_defaults(func=_cmd_convert)
 
     for name, helptext in (

@@ -21,8 +21,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from thumbsmith.core.spec import DEFAULT_RENDITIONS, RenditionSpec, parse_renditions
+from thumbsmith.core.spec import (
+    DEFAULT_RENDITIONS,
+    RenditionSpec,
+    format_renditions,
+    parse_renditions,
+    renditions_from_tables,
+)
 from thumbsmith.errors import ConfigError
+from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
 ENV_PREFIX = "THUMBSMITH_"
 CONFIG_ENV = "THUMBSMITH_CONFIG"
@@ -72,12 +79,44 @@ class Settings:
     # --- renditions -------------------------------------------------------------
     renditions: str = setting(
         DEFAULT_RENDITIONS,
-        "Renditions to make, as 'name=W' (a WxW box) or 'name=WxH'. Each fits inside its box, "
-        "keeps its aspect ratio and is never upscaled.",
+        "Renditions to make, as 'name=BOX[:token]...' separated by commas: BOX is W (a WxW "
+        "box) or WxH; tokens: a fit (inside, cover, contain, fill), a position for cover "
+        "(center, entropy, attention), formats joined by '+' with an optional @quality "
+        "(avif@45+webp+jpeg), upscale, animated. E.g. "
+        "'large=1280:avif+webp+jpeg,card=400x300:cover:attention:webp+jpeg'. The settings file "
+        "may give [renditions.NAME] tables instead (see README).",
         group="renditions",
         check=parse_renditions,
     )
+    rules: str = setting(
+        "",
+        "Renditions per source prefix, 'PREFIX=NAME+NAME' separated by ';' (or [[rules]] "
+        "tables in the settings file): a source gets the rule with the longest matching "
+        "prefix, every rendition when none matches. Rule prefixes are processed besides "
+        "THUMBSMITH_PREFIX.",
+        group="renditions",
+        check=parse_rules,
+    )
     quality: int = setting(85, "JPEG quality (1-100).", group="renditions", check=_between(1, 100))
+    webp_quality: int = setting(
+        79, "WebP quality (1-100).", group="renditions", check=_between(1, 100)
+    )
+    webp_effort: int = setting(
+        2,
+        "WebP encoder effort (0-6): more is slower and smaller.",
+        group="renditions",
+        check=_between(0, 6),
+    )
+    avif_quality: int = setting(
+        50, "AVIF quality (1-100).", group="renditions", check=_between(1, 100)
+    )
+    avif_effort: int = setting(
+        3,
+        "AVIF (aom) encoder effort (0-9): each step up costs 1.5-3x the time for a few "
+        "percent fewer bytes.",
+        group="renditions",
+        check=_between(0, 9),
+    )
     progressive: bool = setting(True, "Write progressive (interlaced) JPEGs.", group="renditions")
     optimize: bool = setting(
         True, "Optimise the JPEG Huffman tables (smaller files, same pixels).", group="renditions"
@@ -218,6 +257,15 @@ class Settings:
     def specs(self) -> tuple[RenditionSpec, ...]:
         return parse_renditions(self.renditions)
 
+    @cached_property
+    def rule_list(self) -> tuple[Rule, ...]:
+        return parse_rules(self.rules, [s.name for s in self.specs])
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every source prefix processed: THUMBSMITH_PREFIX and every rule's."""
+        return tuple(dict.fromkeys((self.prefix, *(r.prefix for r in self.rule_list))))
+
     @property
     def background_rgb(self) -> tuple[int, int, int]:
         h = self.background.lstrip("#")
@@ -285,7 +333,27 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         parsed[f.name] = value
     result = Settings(**parsed)
     object.__setattr__(result, "_sources", dict(sources))
+    try:
+        result.rule_list  # noqa: B018  (rules name renditions: checked against them)
+    except ConfigError as exc:
+        where = sources.get("rules", "default")
+        raise ConfigError(f"setting 'rules' ({env_name('rules')}, from {where}): {exc}") from None
+    several = [s.name for s in result.specs if len(s.formats) > 1]
+    if several and "{ext}" not in result.key_template:
+        raise ConfigError(
+            f"setting 'key_template' ({env_name('key_template')}) = {result.key_template!r}: "
+            f"renditions {several} have several formats, so it must contain '{{ext}}'"
+        )
     return result
+
+
+def _from_tables(key: str, value: Any) -> Any:
+    """``[renditions.NAME]`` tables and ``[[rules]]`` arrays, in their compact form."""
+    if key == "renditions" and isinstance(value, Mapping):
+        return format_renditions(renditions_from_tables(value))
+    if key == "rules" and isinstance(value, list):
+        return format_rules(rules_from_tables(value))
+    return value
 
 
 def load(
@@ -309,11 +377,17 @@ def load(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {str(path)!r}: {exc}") from None
-        table = data.get("thumbsmith", data)
+        table = dict(data.get("thumbsmith", data))
+        for key in ("renditions", "rules"):  # top-level tables beside a [thumbsmith] one
+            if key in data and key not in table:
+                table[key] = data[key]
         for key, value in table.items():
             if key not in names:
                 raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
-            values[key], sources[key] = value, str(path)
+            try:
+                values[key], sources[key] = _from_tables(key, value), str(path)
+            except ConfigError as exc:
+                raise ConfigError(f"config file {str(path)!r}: {exc}") from None
 
     for var, value in env.items():
         if not var.startswith(ENV_PREFIX) or var == CONFIG_ENV:

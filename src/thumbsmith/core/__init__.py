@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from thumbsmith.core.decoders.sniff import ALLOWED_FORMATS, Header, sniff, sniff_format
     from thumbsmith.core.engine import configure
+    from thumbsmith.core.hints import Hints, parse_focus
     from thumbsmith.core.options import RenderOptions
     from thumbsmith.core.rendering import render
     from thumbsmith.core.result import RenderResult, Rendition, SourceFacts
@@ -27,6 +28,8 @@ _WHERE = {
     "sniff": "decoders.sniff",
     "sniff_format": "decoders.sniff",
     "configure": "engine",
+    "Hints": "hints",
+    "parse_focus": "hints",
     "RenderOptions": "options",
     "render": "rendering",
     "RenderResult": "result",
@@ -39,12 +42,14 @@ _WHERE = {
 __all__ = [
     "ALLOWED_FORMATS",
     "Header",
+    "Hints",
     "RenderOptions",
     "RenderResult",
     "Rendition",
     "RenditionSpec",
     "SourceFacts",
     "configure",
+    "parse_focus",
     "parse_renditions",
     "render",
     "sniff",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pyvips
 
 from thumbsmith.core.decoders.sniff import Header
+from thumbsmith.core.hints import Hints
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.result import Rendition, SourceFacts
 from thumbsmith.core.spec import RenditionSpec
@@ -16,12 +17,22 @@ from thumbsmith.core.spec import RenditionSpec
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One rendition to make: its spec, where it goes in the output, its upright size."""
+    """One rendition to make: its spec, where it goes in the output, its upright size.
+
+    ``width`` x ``height`` is the output; ``resize_width`` x ``resize_height`` the whole
+    upright source scaled (before ``cover`` crops or ``contain`` pads it).
+    """
 
     index: int
     spec: RenditionSpec
     width: int
     height: int
+    resize_width: int = 0
+    resize_height: int = 0
+
+    @property
+    def resize(self) -> tuple[int, int]:
+        return (self.resize_width or self.width, self.resize_height or self.height)
 
 
 @dataclass
@@ -37,13 +48,21 @@ class Job:
     options: RenderOptions
     name: str = "<bytes>"
     deadline: float = math.inf
+    hints: Hints = field(default_factory=Hints)
     header: Header | None = None  # sniff
     image: pyvips.Image | None = None  # load, then every pixel step
     orientation: int = 1  # load: EXIF orientation 1..8 of the stored pixels
     source_size: tuple[int, int] = (0, 0)  # load: upright, at full scale
     has_alpha: bool = False  # load
-    targets: list[Target] = field(default_factory=list)  # plan: largest first
+    targets: list[Target] = field(default_factory=list)  # plan: largest resize first
+    frames: pyvips.Image | None = None  # load: every frame, for animated renditions
+    # target index -> the whole upright image at the target's resize size
+    # (resize_largest, orient, cascade); then crop and pad shape them into ``outputs``.
+    resized: dict[int, pyvips.Image] = field(default_factory=dict)
     outputs: dict[int, pyvips.Image] = field(default_factory=dict)  # target index -> pixels
+    windows: dict[int, tuple[int, int]] = field(default_factory=dict)  # crop: cover origins
+    animated: dict[int, pyvips.Image] = field(default_factory=dict)  # animate: frame strips
+    keep_alpha: bool = False  # flatten: whether an alpha band goes on to the encoders
     renditions: list[Rendition] = field(default_factory=list)  # encode
 
     @property

@@ -17,7 +17,12 @@ def resize_exact(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
         return image
     hscale = width / image.width
     vscale = height / image.height
-    out = image.resize(hscale, vscale=vscale, kernel="lanczos3")
+    if image.hasalpha():
+        # Premultiplied, so transparent pixels' colour cannot bleed into the edges.
+        out = image.premultiply().resize(hscale, vscale=vscale, kernel="lanczos3")
+        out = out.unpremultiply().cast("uchar")
+    else:
+        out = image.resize(hscale, vscale=vscale, kernel="lanczos3")
     if (out.width, out.height) != (width, height):
         # Rounding inside libvips can land one pixel off on extreme aspect ratios.
         out = out.gravity("centre", width, height, extend="copy")

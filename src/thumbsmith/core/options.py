@@ -8,32 +8,32 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.core.spec import BOUNDS, RenditionSpec, neutral
 
-#: Field metadata: ``bounds`` marks a field that limits the work but never changes the
-#: bytes of an output that succeeds, so it is left out of the fingerprint.
-BOUNDS = {"bounds": True}
+__all__ = ["BOUNDS", "FINGERPRINT_VERSION", "RenderOptions", "neutral"]
 #: The layout of the fingerprinted payload (not a pipeline version: the payload is
 #: derived from the fields, so a changed field changes the hash by itself).
 FINGERPRINT_VERSION = 1
 
 
-def neutral(value: Any) -> dict[str, Any]:
-    """Metadata for a shaping field added later, whose ``value`` reproduces old output.
-
-    At that value the field is left out of the fingerprint, so adding it does not
-    re-render renditions that are already right.
-    """
-    return {"neutral": value}
+def only(fmt: str) -> dict[str, Any]:
+    """Metadata for an encoder knob of one format: only that format's fingerprint reads it."""
+    return {"format": fmt}
 
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """Everything besides the specs that changes the pixels or bounds the work."""
 
-    quality: int = 85
-    progressive: bool = True
-    optimize: bool = True
+    quality: int = field(default=85, metadata=only("jpeg"))
+    progressive: bool = field(default=True, metadata=only("jpeg"))
+    optimize: bool = field(default=True, metadata=only("jpeg"))
+    # Defaults from the bytes/SSIM/time curve in bench/README.md (W4): at equal quality to
+    # sharp's defaults, 3-4x less encode time.
+    webp_quality: int = field(default=79, metadata=only("webp"))
+    webp_effort: int = field(default=2, metadata=only("webp"))
+    avif_quality: int = field(default=50, metadata=only("avif"))
+    avif_effort: int = field(default=3, metadata=only("avif"))
     background: tuple[int, int, int] = (255, 255, 255)
     strip_metadata: bool = field(default=True, metadata={"fingerprint_name": "strip"})
     max_pixels: int = field(default=100_000_000, metadata=BOUNDS)
@@ -45,17 +45,21 @@ class RenderOptions:
     eps_timeout: float = field(default=20.0, metadata=BOUNDS)
     eps_memory_mb: int = field(default=1024, metadata=BOUNDS)
 
-    def fingerprint(self, spec: RenditionSpec) -> str:
-        """Short hash of what shapes one rendition's bytes, recorded beside it.
+    def fingerprint(self, spec: RenditionSpec, fmt: str = "jpeg") -> str:
+        """Short hash of what shapes one rendition's bytes in ``fmt``, recorded beside it.
 
         A rendition is up to date only if both the source ETag and this match, so changing
         the quality or a box re-renders on the next run instead of keeping stale output.
         Derived from the dataclass fields: every field of the spec and every option not
-        marked ``bounds`` takes part, so a new knob cannot be forgotten.
+        marked ``bounds`` takes part, so a new knob cannot be forgotten. Per format: the
+        spec's format list is left out and a knob of another format is too, so adding a
+        format or changing WebP's quality never re-renders the JPEGs.
         """
-        shaping: dict[str, object] = {"spec": _values(spec), "v": FINGERPRINT_VERSION}
+        shaping: dict[str, object] = {"spec": spec.for_format(fmt), "v": FINGERPRINT_VERSION}
+        if fmt != "jpeg":
+            shaping["format"] = fmt
         for f in dataclasses.fields(self):
-            if f.metadata.get("bounds"):
+            if f.metadata.get("bounds") or f.metadata.get("format", fmt) != fmt:
                 continue
             value = getattr(self, f.name)
             if "neutral" in f.metadata and value == f.metadata["neutral"]:

@@ -5,7 +5,8 @@ Like imgproxy's ``processing.go``: each step is a small function in its own modu
 here in one place and each step can be tested alone. Each step also says what it
 ``needs`` from earlier steps and what it ``makes``; :func:`check_order` refuses an order
 in which a step would run before what it needs, so a reordering cannot slip through
-(limits before decoding, colour before flattening, rotation before the cascade).
+(limits before decoding, colour before flattening, rotation before the cascade,
+crops before padding).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from thumbsmith.core.job import Job
+from thumbsmith.core.steps.animate import step_animate
 from thumbsmith.core.steps.cascade import step_cascade
 from thumbsmith.core.steps.check_limits import step_check_limits
+from thumbsmith.core.steps.crop import step_crop
 from thumbsmith.core.steps.encode import step_encode
 from thumbsmith.core.steps.flatten import step_flatten
 from thumbsmith.core.steps.load import step_load
 from thumbsmith.core.steps.orient import step_orient
+from thumbsmith.core.steps.pad import step_pad
 from thumbsmith.core.steps.plan import step_plan
 from thumbsmith.core.steps.resize_largest import step_resize_largest
 from thumbsmith.core.steps.sniff import step_sniff
@@ -43,8 +47,11 @@ STEPS: tuple[Step, ...] = (
     Step("flatten", step_flatten, needs=("srgb",), makes=("flat",)),
     Step("resize_largest", step_resize_largest, needs=("flat", "targets"), makes=("largest",)),
     Step("orient", step_orient, needs=("largest",), makes=("upright",)),
-    Step("cascade", step_cascade, needs=("upright",), makes=("outputs",)),
-    Step("encode", step_encode, needs=("outputs",), makes=("renditions",)),
+    Step("cascade", step_cascade, needs=("upright",), makes=("resized",)),
+    Step("crop", step_crop, needs=("resized",), makes=("cropped",)),
+    Step("pad", step_pad, needs=("cropped",), makes=("outputs",)),
+    Step("animate", step_animate, needs=("outputs",), makes=("frames",)),
+    Step("encode", step_encode, needs=("outputs", "frames"), makes=("renditions",)),
 )
 
 

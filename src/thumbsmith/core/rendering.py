@@ -10,6 +10,7 @@ import pyvips
 
 from thumbsmith.core.decoders.jpeg_markers import is_cut_short
 from thumbsmith.core.engine import ensure_configured
+from thumbsmith.core.hints import Hints
 from thumbsmith.core.job import Job
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.pipeline import run
@@ -24,8 +25,10 @@ def render(
     options: RenderOptions | None = None,
     *,
     name: str = "<bytes>",
+    hints: Hints | None = None,
 ) -> RenderResult:
-    """The source's facts and one rendition per spec, in the order of ``specs``.
+    """The source's facts and one rendition per spec and format, in the order of
+    ``specs`` and of each spec's formats. ``hints`` (a focal point) steer cover crops.
 
     Raises a typed :class:`thumbsmith.errors.ImageError` naming ``name`` on bad input;
     no other exception type escapes.
@@ -36,7 +39,7 @@ def render(
     ensure_configured()
     timeout = options.decode_timeout
     deadline = time.monotonic() + timeout if timeout > 0 else math.inf
-    job = Job(bytes(data), specs, options, name=name, deadline=deadline)
+    job = Job(bytes(data), specs, options, name=name, deadline=deadline, hints=hints or Hints())
     try:
         run(job)
         return RenderResult(job.facts(), job.renditions)

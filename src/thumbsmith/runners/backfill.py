@@ -41,10 +41,11 @@ class Summary:
 
 def events(target: Target, settings: Settings) -> Iterator[ObjectEvent]:
     store = target.open(settings)
-    for info in store.list(target.bucket, target.prefix_or(settings)):
-        if info.key.endswith("/"):
-            continue
-        yield ObjectEvent(target.bucket, info.key, EventKind.CREATED, source="backfill")
+    for prefix in target.prefixes_or(settings):
+        for info in store.list(target.bucket, prefix):
+            if info.key.endswith("/"):
+                continue
+            yield ObjectEvent(target.bucket, info.key, EventKind.CREATED, source="backfill")
 
 
 def backfill(

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Literal
 
 from thumbsmith.adapters.storage import Store
 from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.result import EXTENSIONS
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.process import ProcessConfig, Processor
+from thumbsmith.service.rules import Rules
 from thumbsmith.settings import Settings
 
 if TYPE_CHECKING:
@@ -79,8 +81,11 @@ def process_config(settings: Settings) -> ProcessConfig:
             output_bucket_template=settings.output_bucket,
             key_template=settings.key_template,
             rendition_names=tuple(spec.name for spec in specs),
+            rule_prefixes=tuple(rule.prefix for rule in settings.rule_list),
+            extensions=tuple(dict.fromkeys(EXTENSIONS[f] for spec in specs for f in spec.formats)),
         ),
         cache_control=settings.cache_control,
+        rules=Rules(settings.rule_list),
     )
 
 

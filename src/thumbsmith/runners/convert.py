@@ -21,7 +21,7 @@ from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners import bootstrap
 from thumbsmith.service.events import ObjectEvent
-from thumbsmith.service.process import Outcome
+from thumbsmith.service.process import META_FOCUS, Outcome
 from thumbsmith.settings import Settings
 
 #: The name the input files go by as a bucket; never shown (errors name the file).
@@ -59,7 +59,10 @@ def convert(
     settings: Settings,
     *,
     on_result: Callable[[Converted], None] | None = None,
+    focus: str | None = None,
 ) -> ConvertSummary:
+    """``focus``: ``"x,y"``, the focal point of every file (as S3 user metadata
+    ``focus`` gives it for an object), for ``cover`` crops."""
     summary = ConvertSummary()
     readable = []
     for path in paths:
@@ -72,7 +75,8 @@ def convert(
     out = out_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     files = source_keys(readable)
-    store = FilesStore(INPUT_BUCKET, files, LocalStore(out.parent))
+    metadata = {META_FOCUS: focus} if focus else {}
+    store = FilesStore(INPUT_BUCKET, files, LocalStore(out.parent), metadata=metadata)
     settings = settings.replace(prefix="", output_bucket=out.name)
     processor = bootstrap.processor(store, settings)
     for key, path in files.items():

@@ -36,6 +36,14 @@ class Target:
         """The target's own prefix, else the prefix setting."""
         return settings.prefix if self.prefix is None else self.prefix
 
+    def prefixes_or(self, settings: Settings) -> tuple[str, ...]:
+        """The target's own prefix, else every prefix processed (the setting's and the
+        rules'), leaving out any that another one already covers."""
+        if self.prefix is not None:
+            return (self.prefix,)
+        every = settings.prefixes
+        return tuple(p for p in every if not any(p != q and p.startswith(q) for q in every))
+
     def settings_for(self, settings: Settings) -> Settings:
         """``settings`` with the target's prefix, when it names one."""
         if self.prefix is None or self.prefix == settings.prefix:

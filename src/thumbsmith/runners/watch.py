@@ -58,7 +58,7 @@ def watch(
         except ValueError:
             return None
         name = key.rsplit("/", 1)[-1]
-        if is_temp_name(name) or not key.startswith(settings.prefix):
+        if is_temp_name(name) or not key.startswith(settings.prefixes):
             return None
         return key
 

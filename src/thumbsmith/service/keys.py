@@ -8,20 +8,32 @@ Dropping the source extension would read nicer and collide.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from thumbsmith.core.result import EXTENSIONS
+from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
 class KeyMapper:
-    """``prefix``: the watched source prefix. Templates use ``{bucket}`` (the source
-    bucket), ``{rendition}``, ``{key}`` (the whole source key) and ``{ext}``."""
+    """``prefix``: the watched source prefix, and ``rule_prefixes`` those of the rules,
+    watched too. Templates use ``{bucket}`` (the source bucket), ``{rendition}``,
+    ``{key}`` (the whole source key) and ``{ext}`` (from each output's format);
+    ``extensions`` are every format's extension in use."""
 
     prefix: str
     output_bucket_template: str
     key_template: str
     rendition_names: tuple[str, ...]
+    rule_prefixes: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ("jpg",)
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every watched prefix, the setting's first."""
+        return tuple(dict.fromkeys((self.prefix, *self.rule_prefixes)))
 
     def output_bucket(self, bucket: str) -> str:
         return self.output_bucket_template.replace("{bucket}", bucket)
@@ -38,17 +50,29 @@ class KeyMapper:
     def output_keys(self, bucket: str, key: str, ext: str = "jpg") -> dict[str, str]:
         return {name: self.output_key(bucket, key, name, ext) for name in self.rendition_names}
 
+    def format_keys(
+        self, bucket: str, key: str, specs: Iterable[RenditionSpec]
+    ) -> dict[tuple[str, str], str]:
+        """Every output key of ``specs``: one per (rendition, format)."""
+        return {
+            (spec.name, fmt): self.output_key(bucket, key, spec.name, EXTENSIONS[fmt])
+            for spec in specs
+            for fmt in spec.formats
+        }
+
     def accepts(self, key: str) -> bool:
-        """Whether a source key is one thumbsmith should process (under the prefix)."""
-        return key.startswith(self.prefix) and not key.endswith("/")
+        """Whether a source key is one thumbsmith should process (under a prefix)."""
+        return key.startswith(self.prefixes) and not key.endswith("/")
 
     def output_prefixes(self, bucket: str) -> list[str]:
         """The fixed start of every rendition key (the template up to the source key)."""
         head = self.key_template.split("{key}", 1)[0]
-        return [
-            head.replace("{rendition}", name).replace("{ext}", "jpg").replace("{bucket}", bucket)
+        heads = (
+            head.replace("{rendition}", name).replace("{ext}", ext).replace("{bucket}", bucket)
             for name in self.rendition_names
-        ]
+            for ext in self.extensions
+        )
+        return list(dict.fromkeys(heads))
 
     def check_no_recursion(self, bucket: str) -> None:
         """Refuse settings under which a rendition could itself trigger processing.
@@ -60,19 +84,22 @@ class KeyMapper:
         out = self.output_bucket(bucket)
         if out != bucket:
             return
-        if not self.prefix:
-            raise ConfigError(
-                f"recursion guard: output bucket {out!r} is the source bucket and the prefix "
-                "is empty, so every rendition would re-trigger processing; set "
-                "THUMBSMITH_PREFIX or a different THUMBSMITH_OUTPUT_BUCKET"
-            )
-        for head in self.output_prefixes(bucket):
-            if head.startswith(self.prefix) or self.prefix.startswith(head):
+        for prefix in self.prefixes:
+            if not prefix:
                 raise ConfigError(
-                    f"recursion guard: renditions written to s3://{out}/{head}... fall under "
-                    f"the watched prefix {self.prefix!r} of the same bucket; change "
-                    "THUMBSMITH_KEY_TEMPLATE, THUMBSMITH_PREFIX or THUMBSMITH_OUTPUT_BUCKET"
+                    f"recursion guard: output bucket {out!r} is the source bucket and a "
+                    "watched prefix is empty, so every rendition would re-trigger processing; "
+                    "set THUMBSMITH_PREFIX (and every rule's prefix) or a different "
+                    "THUMBSMITH_OUTPUT_BUCKET"
                 )
+            for head in self.output_prefixes(bucket):
+                if head.startswith(prefix) or prefix.startswith(head):
+                    raise ConfigError(
+                        f"recursion guard: renditions written to s3://{out}/{head}... fall "
+                        f"under the watched prefix {prefix!r} of the same bucket; change "
+                        "THUMBSMITH_KEY_TEMPLATE, THUMBSMITH_PREFIX, THUMBSMITH_RULES or "
+                        "THUMBSMITH_OUTPUT_BUCKET"
+                    )
 
     def is_own_output(self, bucket: str, key: str) -> bool:
         """Defence in depth: an event for a key that looks like one of our renditions."""

@@ -14,17 +14,22 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from thumbsmith.adapters.storage import ObjectInfo, Store
+from thumbsmith.core.hints import Hints, parse_focus
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import BucketNotFound, ImageTooLarge, ObjectNotFound, ThumbsmithError
 from thumbsmith.service.events import EventKind, ObjectEvent
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.rules import Rules
 
 log = logging.getLogger("thumbsmith")
 
 META_SOURCE_ETAG = "thumbsmith-source-etag"
 META_SOURCE_KEY = "thumbsmith-source-key"
 META_FINGERPRINT = "thumbsmith-fingerprint"
+#: The source's user metadata naming its focal point, "x,y" in fractions of the upright
+#: image (``x-amz-meta-focus: 0.31,0.42``).
+META_FOCUS = "focus"
 
 Status = Literal["written", "skipped", "deleted", "ignored"]
 
@@ -40,6 +45,7 @@ class ProcessConfig:
     options: RenderOptions
     keys: KeyMapper
     cache_control: str = ""
+    rules: Rules = field(default_factory=Rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +104,17 @@ class Processor:
         self.specs = config.specs
         self.options = config.options
         self.keys = config.keys
-        self._fingerprints = {spec.name: self.options.fingerprint(spec) for spec in self.specs}
+        self.rules = config.rules
+        self._fingerprints = {
+            (spec.name, fmt): self.options.fingerprint(spec, fmt)
+            for spec in self.specs
+            for fmt in spec.formats
+        }
+
+    def specs_for(self, key: str) -> tuple[RenditionSpec, ...]:
+        """The renditions a source key gets: its rule's, or all of them."""
+        names = self.rules.names_for(key, [s.name for s in self.specs])
+        return tuple(s for s in self.specs if s.name in names)
 
     def process(self, event: ObjectEvent) -> Outcome:
         """Handle one event. Raises a typed :class:`ThumbsmithError` naming the object;
@@ -106,7 +122,8 @@ class Processor:
         start = time.perf_counter()
         try:
             if not self.keys.accepts(event.key):
-                outcome = Outcome(event, "ignored", f"outside prefix {self.keys.prefix!r}")
+                prefixes = " or ".join(repr(p) for p in self.keys.prefixes)
+                outcome = Outcome(event, "ignored", f"outside prefix {prefixes}")
             elif self.keys.is_own_output(event.bucket, event.key):
                 outcome = Outcome(event, "ignored", "key is one of thumbsmith's renditions")
             else:
@@ -121,21 +138,22 @@ class Processor:
         return outcome
 
     # --- created ---------------------------------------------------------------------
-    def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[str, str]:
-        """Renditions (name -> key) not yet made from this exact source and options."""
-        stale: dict[str, str] = {}
-        for name, out_key in self.keys.output_keys(source.bucket, source.key).items():
+    def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[tuple[str, str], str]:
+        """Outputs ((name, format) -> key) not yet made from this exact source and options."""
+        stale: dict[tuple[str, str], str] = {}
+        specs = self.specs_for(source.key)
+        for output, out_key in self.keys.format_keys(source.bucket, source.key, specs).items():
             try:
                 meta = self.store.head(out_bucket, out_key).metadata
             except (ObjectNotFound, BucketNotFound):
                 # A missing output bucket is reported by the put that follows, by name.
-                stale[name] = out_key
+                stale[output] = out_key
                 continue
             if (
                 meta.get(META_SOURCE_ETAG) != source.etag
-                or meta.get(META_FINGERPRINT) != self._fingerprints[name]
+                or meta.get(META_FINGERPRINT) != self._fingerprints[output]
             ):
-                stale[name] = out_key
+                stale[output] = out_key
         return stale
 
     def _create(self, event: ObjectEvent) -> Outcome:
@@ -164,10 +182,15 @@ class Processor:
 
         from thumbsmith.core.rendering import render  # lazy: pyvips loads only when needed
 
-        result = render(data, self.specs, self.options, name=event.uri)
+        # A rendition with any stale format is rendered with all of them, so every format
+        # of it comes from the same pixels; only the stale ones are written.
+        names = {name for name, _ in stale}
+        specs = [s for s in self.specs_for(source.key) if s.name in names]
+        hints = Hints(focus=self._focus(source))
+        result = render(data, specs, self.options, name=event.uri, hints=hints)
         outcome = Outcome(event, "written", bytes_in=len(data))
         for rendition in result.renditions:
-            out_key = stale.get(rendition.name)
+            out_key = stale.get((rendition.name, rendition.format))
             if out_key is None:
                 continue
             self.store.put(
@@ -179,7 +202,7 @@ class Processor:
                 metadata={
                     META_SOURCE_ETAG: source.etag,
                     META_SOURCE_KEY: source.key,
-                    META_FINGERPRINT: self._fingerprints[rendition.name],
+                    META_FINGERPRINT: self._fingerprints[rendition.name, rendition.format],
                 },
             )
             outcome.renditions.append(
@@ -217,6 +240,12 @@ class Processor:
             return replace(event, key=key, alt_keys=()), head
         return None
 
+    def _focus(self, source: ObjectInfo) -> tuple[float, float] | None:
+        focus, problem = parse_focus(source.metadata.get(META_FOCUS))
+        if problem:
+            log.warning("%s: %s; ignored", source.key, problem)
+        return focus
+
     # --- removed ---------------------------------------------------------------------
     def _remove(self, event: ObjectEvent) -> Outcome:
         # Each decoding of the key is judged on its own: renditions are deleted only for
@@ -230,7 +259,9 @@ class Processor:
                 pass
             else:
                 continue  # out-of-order delivery (re-uploaded since), or another object
-            for out_key in self.keys.output_keys(event.bucket, key).values():
+            # Every format of every rendition, whatever the rules say today: a rule
+            # changed since the source was rendered must not leave its renditions behind.
+            for out_key in self.keys.format_keys(event.bucket, key, self.specs).values():
                 self.store.delete(out_bucket, out_key)
                 outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
         if not outcome.deleted:

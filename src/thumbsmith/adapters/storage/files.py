@@ -15,10 +15,19 @@ from thumbsmith.errors import ObjectNotFound, StorageError, UnsafeKey
 
 
 class FilesStore:
-    def __init__(self, bucket: str, files: Mapping[str, Path], others: Store) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        files: Mapping[str, Path],
+        others: Store,
+        *,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """``metadata``: the user metadata every file has (``convert --focus``)."""
         self.bucket = bucket
         self.files = dict(files)
         self.others = others
+        self.metadata = dict(metadata or {})
 
     def _path(self, key: str) -> Path:
         try:
@@ -36,7 +45,7 @@ class FilesStore:
             raise ObjectNotFound(f"no such file {str(path)!r}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
-        return data, file_info(bucket, key, path, data)
+        return data, file_info(bucket, key, path, data, metadata=self.metadata)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         if bucket != self.bucket:

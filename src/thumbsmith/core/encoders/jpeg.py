@@ -5,16 +5,19 @@ from __future__ import annotations
 import pyvips
 
 from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.steps.flatten import flatten
 
 
-def encode_jpeg(image: pyvips.Image, options: RenderOptions) -> bytes:
-    """Encode upright 3-band sRGB pixels.
+def encode_jpeg(image: pyvips.Image, options: RenderOptions, quality: int | None = None) -> bytes:
+    """Encode upright sRGB pixels; alpha, if any, is flattened onto the background.
 
     With ``strip_metadata`` (the default) nothing but the pixels is written: no EXIF
     (GPS, serial numbers), no XMP/IPTC, and no ICC profile since the pixels are sRGB.
     Without it EXIF is kept, with Orientation forced to 1 because the pixels are
     already upright. An ICC profile is never written: it would describe the source.
     """
+    if image.hasalpha():
+        image = flatten(image, options.background)
     keep = "none"
     if not options.strip_metadata and image.get_typeof("exif-data") != 0:
         image = image.copy()
@@ -22,7 +25,7 @@ def encode_jpeg(image: pyvips.Image, options: RenderOptions) -> bytes:
         keep = "exif"
     return bytes(
         image.jpegsave_buffer(
-            Q=options.quality,
+            Q=quality or options.quality,
             interlace=options.progressive,
             optimize_coding=options.optimize,
             subsample_mode="auto",

@@ -1,8 +1,9 @@
-"""Step ``encode``: each output's pixels to bytes, in the order of the specs."""
+"""Step ``encode``: each output's pixels to bytes, every format of a rendition from the
+same pixels, in the order of the specs and their formats."""
 
 from __future__ import annotations
 
-from thumbsmith.core.encoders.jpeg import encode_jpeg
+from thumbsmith.core.encoders import ENCODERS
 from thumbsmith.core.job import Job
 from thumbsmith.core.result import Rendition
 
@@ -12,6 +13,10 @@ def step_encode(job: Job) -> None:
     renditions = []
     for index, spec in enumerate(job.specs):
         image = job.outputs[index]
-        data = encode_jpeg(image, job.options)
-        renditions.append(Rendition(spec.name, data, image.width, image.height, "jpeg"))
+        for fmt in spec.formats:
+            pixels = image
+            if fmt == "webp" and index in job.animated:
+                pixels = job.animated[index]
+            data = ENCODERS[fmt](pixels, job.options, spec.quality_for(fmt))
+            renditions.append(Rendition(spec.name, data, image.width, image.height, fmt))
     job.renditions = renditions

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from thumbsmith.core.decoders import vips
 from thumbsmith.core.decoders.ghostscript import render_eps
 from thumbsmith.core.job import Job
-from thumbsmith.core.ops import check_deadline
-from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.core.ops import check_deadline, materialise
+from thumbsmith.core.spec import RenditionSpec, plan_size
 
 #: How much larger than the largest rendition the decode must stay. A JPEG DCT
 #: shrink is a decent box filter, and at 1x the final Lanczos3 still has real pixels
@@ -29,6 +29,9 @@ def step_load(job: Job) -> None:
         long_side = max(1, round(max(header.width, header.height) * scale))
         png = render_eps(job.data, job.options, long_side)
         opened = vips.Opened(vips.open_vips("png", png), 1)
+        full_size = (opened.image.width, opened.image.height)
+    elif wants_frames(job):
+        opened = _open_frames(job)
         full_size = (opened.image.width, opened.image.height)
     elif fmt in vips.SCALABLE:
         factor = load_factor(header.width, header.height, job.specs)
@@ -48,11 +51,43 @@ def step_load(job: Job) -> None:
 def load_factor(width: int, height: int, specs: Sequence[RenditionSpec]) -> float:
     """How much smaller than ``width`` x ``height`` the decode may be (>= 1).
 
-    The EXIF orientation is not known before the file is opened, so the scale covers
-    both ways round; with square boxes (the usual case) that costs nothing.
+    The most demanding output decides: the scale its whole-image resize needs (a
+    ``cover`` crop needs the short side, ``fill`` the larger of its two scales). The
+    EXIF orientation is not known before the file is opened, so the scale covers both
+    ways round; with square boxes (the usual case) that costs nothing.
     """
     scale = max(
-        max(min(s.width / width, s.height / height), min(s.width / height, s.height / width))
-        for s in specs
+        _scale_needed(spec, w, h) for spec in specs for w, h in ((width, height), (height, width))
     )
     return max(1.0, 1.0 / (SHRINK_MARGIN * min(scale, 1.0)))
+
+
+def _scale_needed(spec: RenditionSpec, width: int, height: int) -> float:
+    rw, rh, _, _ = plan_size(spec, width, height)
+    return max(rw / width, rh / height)
+
+
+def wants_frames(job: Job) -> bool:
+    """Whether an animated rendition asks for every frame of an animated source."""
+    header = job.require_header()
+    return (
+        header.frames > 1
+        and header.format in ANIMATED_FORMATS
+        and any(spec.animated for spec in job.specs)
+    )
+
+
+#: Sources whose frames an animated rendition keeps (libvips loads their pages).
+ANIMATED_FORMATS = ("gif", "webp")
+
+
+def _open_frames(job: Job) -> vips.Opened:
+    """Every frame, decoded once into memory as one tall strip (``page-height`` tall
+    frames); the still renditions use the first frame of it, the animated ones all.
+    The summed pixels were checked against the limits from the header already."""
+    header = job.require_header()
+    strip = vips.open_vips(header.format, job.data, n=-1)
+    page_height = strip.get("page-height") if strip.get_typeof("page-height") else strip.height
+    job.frames = materialise(strip, job)
+    first = job.frames.extract_area(0, 0, job.frames.width, page_height)
+    return vips.Opened(first, 1)

@@ -15,7 +15,7 @@ from thumbsmith.core.job import Job
 def step_orient(job: Job) -> None:
     largest = job.require_targets()[0]
     job.image = orient(job.require_image(), job.orientation)
-    job.outputs[largest.index] = job.image
+    job.resized[largest.index] = job.image
 
 
 def orient(image: pyvips.Image, orientation: int) -> pyvips.Image:

@@ -1,4 +1,4 @@
-"""Step ``resize_largest``: the one pass over the decoder, at the largest output's size."""
+"""Step ``resize_largest``: the one pass over the decoder, at the largest resize's size."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ def step_resize_largest(job: Job) -> None:
     resized = resize_exact(job.require_image(), *stored_size(job, largest))
     # Everything smaller comes from this in-memory copy.
     job.image = materialise(resized, job)
-    job.outputs[largest.index] = job.image
+    job.resized[largest.index] = job.image
 
 
 def stored_size(job: Job, target: Target) -> tuple[int, int]:
-    """A target's size in the stored (not yet rotated) orientation."""
-    return (target.height, target.width) if job.swapped else (target.width, target.height)
+    """A target's resize size in the stored (not yet rotated) orientation."""
+    w, h = target.resize
+    return (h, w) if job.swapped else (w, h)
