@@ -60,7 +60,7 @@ class Job:
     # (resize_largest, orient, cascade); then crop and pad shape them into ``outputs``.
     resized: dict[int, pyvips.Image] = field(default_factory=dict)
     outputs: dict[int, pyvips.Image] = field(default_factory=dict)  # target index -> pixels
-    windows: dict[int, tuple[int, int]] = field(default_factory=dict)  # crop: cover origins
+    windows: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # crop: cover
     animated: dict[int, pyvips.Image] = field(default_factory=dict)  # animate: frame strips
     keep_alpha: bool = False  # flatten: whether an alpha band goes on to the encoders
     renditions: list[Rendition] = field(default_factory=list)  # encode

@@ -112,7 +112,8 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
     """``(resize_w, resize_h, out_w, out_h)`` for an upright ``sw`` x ``sh`` source.
 
     The whole source is resized to ``resize_*`` (aspect kept except for ``fill``), then
-    ``cover`` crops and ``contain`` pads that to ``out_*``. Without ``upscale`` nothing is
+    ``cover`` crops and ``contain`` pads that to ``out_*`` (an upscaled ``cover`` crops
+    the box's aspect from the source and enlarges only that). Without ``upscale`` nothing is
     enlarged: a source smaller than the box gives ``cover``/``contain`` the box's aspect
     at the largest size the source allows (120x90 into a 400x400 cover: 90x90; into a
     300x300 contain: 120x120 padded), and ``fill`` the box's aspect at the source's
@@ -126,8 +127,12 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
         return rw, rh, rw, rh
     if spec.fit == "cover":
         s = max(sx, sy)
-        if spec.upscale or s <= 1.0:
+        if s <= 1.0:
             return max(bw, _px(sw * s)), max(bh, _px(sh * s)), bw, bh
+        if spec.upscale:
+            # Crop first, then enlarge the window alone: enlarging the whole of a 940x2
+            # strip to cover 320x240 would make a 112800x240 image to throw most away.
+            return sw, sh, bw, bh
         return sw, sh, min(sw, _px(bw / s)), min(sh, _px(bh / s))
     if spec.fit == "contain":
         s = min(sx, sy)

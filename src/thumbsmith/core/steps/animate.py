@@ -39,7 +39,9 @@ def _frames(job: Job, strip: pyvips.Image, target: Target) -> pyvips.Image:
         frame = strip.extract_area(0, i * source_height, strip.width, source_height)
         frame = resize_exact(frame, *target.resize)
         if window is not None:
-            frame = frame.extract_area(*window, target.width, target.height)
+            frame = frame.extract_area(*window)
+        if window is not None and (frame.width, frame.height) != (target.width, target.height):
+            frame = resize_exact(frame, target.width, target.height)
         if (frame.width, frame.height) != (target.width, target.height):
             frame = pad(
                 frame, target.width, target.height, job.options.background, transparent=True

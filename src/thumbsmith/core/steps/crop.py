@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyvips
 
 from thumbsmith.core.job import Job
-from thumbsmith.core.ops import resize_exact
+from thumbsmith.core.ops import materialise, resize_exact
 from thumbsmith.core.steps.flatten import flatten
 
 ANALYSIS_SIZE = 256
@@ -22,16 +22,26 @@ ANALYSIS_SIZE = 256
 def step_crop(job: Job) -> None:
     for target in job.require_targets():
         image = job.resized[target.index]
-        if target.spec.fit == "cover" and (image.width, image.height) != (
-            target.width,
-            target.height,
-        ):
-            left, top = window(
-                image, target.width, target.height, target.spec.position, job.hints.focus
-            )
-            job.windows[target.index] = (left, top)
-            image = image.extract_area(left, top, target.width, target.height)
+        size = (target.width, target.height)
+        if target.spec.fit == "cover" and (image.width, image.height) != size:
+            w, h = window_size(image, *size)
+            left, top = window(image, w, h, target.spec.position, job.hints.focus)
+            job.windows[target.index] = (left, top, w, h)
+            image = image.extract_area(left, top, w, h)
+            if (w, h) != size:  # upscale: only the window is enlarged
+                image = materialise(resize_exact(image, *size), job)
         job.outputs[target.index] = image
+
+
+def window_size(image: pyvips.Image, width: int, height: int) -> tuple[int, int]:
+    """The window to cut: the output's size, or its aspect where the image is smaller."""
+    if image.width >= width and image.height >= height:
+        return width, height
+    scale = max(width / image.width, height / image.height)
+    return (
+        max(1, min(image.width, round(width / scale))),
+        max(1, min(image.height, round(height / scale))),
+    )
 
 
 def window(
