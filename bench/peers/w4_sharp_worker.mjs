@@ -1,0 +1,80 @@
+// A warm, persistent sharp worker for the W4 benchmark (same JSON-lines protocol as
+// sharp_worker.mjs): each photo -> large/medium/thumb (fit inside 1280/640/160, never
+// enlarged) in AVIF, WebP and JPEG, plus a 400x400 attention-cropped card in WebP.
+// One sharp pipeline per output, as sharp is used (sharp has no "many outputs from one
+// decode" beyond clone(), which still re-runs the pipeline per output).
+// Encoder settings are sharp's documented defaults (AVIF quality 50, effort 4, 4:4:4;
+// WebP quality 80, effort 4), JPEG as in W3 (q85, progressive, optimised Huffman).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import sharp from "sharp";
+
+const SIZES = [["large", 1280], ["medium", 640], ["thumb", 160]];
+
+sharp.concurrency(Number.parseInt(process.env.SHARP_CONCURRENCY ?? "1", 10));
+sharp.cache(false);
+
+function pipelines(buf) {
+  const jobs = [];
+  for (const [name, box] of SIZES) {
+    const base = () =>
+      sharp(buf, { pages: 1 }).rotate().resize(box, box, { fit: "inside", withoutEnlargement: true });
+    jobs.push([`${name}.avif`, () => base().avif()]);
+    jobs.push([`${name}.webp`, () => base().webp()]);
+    jobs.push([
+      `${name}.jpg`,
+      () =>
+        base()
+          .flatten({ background: "#ffffff" })
+          .jpeg({ quality: 85, progressive: true, optimiseCoding: true }),
+    ]);
+  }
+  jobs.push([
+    "card.webp",
+    () => sharp(buf, { pages: 1 }).rotate().resize(400, 400, { fit: "cover", position: "attention" }).webp(),
+  ]);
+  return jobs;
+}
+
+async function w4(path) {
+  const buf = readFileSync(path);
+  return Promise.all(
+    pipelines(buf).map(async ([name, make]) => {
+      const { data, info } = await make().toBuffer({ resolveWithObject: true });
+      return [name, data, info.width, info.height];
+    }),
+  );
+}
+
+function hwmKb() {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+const send = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+async function handle(req) {
+  if (req.cmd === "run") {
+    const t0 = process.hrtime.bigint();
+    const outs = await w4(req.path);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (req.save) for (const [name, data] of outs) writeFileSync(join(req.save, name), data);
+    return { ms, out: outs.map(([n, d, w, h]) => [n, w, h, d.length]) };
+  }
+  if (req.cmd === "hwm") return { hwm_kb: hwmKb() };
+  return { error: `unknown command ${req.cmd}` };
+}
+
+send({ ready: "sharp", pid: process.pid, versions: sharp.versions });
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  const req = JSON.parse(line);
+  if (req.cmd === "quit") break;
+  try {
+    send(await handle(req));
+  } catch (err) {
+    send({ error: String(err) });
+  }
+}
+process.exit(0);
