@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -553,7 +554,9 @@ def versions(hello: dict[str, dict[str, Any]]) -> str:
     import PIL
     import pyvips
 
-    gm = subprocess.run(["gm", "version"], capture_output=True, text=True).stdout.split("\n")[0]
+    gm = "gm (not installed)"
+    if shutil.which("gm"):  # --peers without gm runs without it installed
+        gm = subprocess.run(["gm", "version"], capture_output=True, text=True).stdout.split("\n")[0]
     sharp = hello.get("sharp", {}).get("versions", {})
     return (
         f"pyvips {pyvips.__version__} / libvips {pyvips.version(0)}.{pyvips.version(1)}."

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ssim import F64, Reference, luma_of, ssim
 
 BENCH = Path(__file__).resolve().parent
@@ -82,7 +83,8 @@ def card_ssim(ref: Reference, data: bytes) -> float:
     def err(x: int, y: int) -> float:
         return float(np.abs(cover[y : y + h : 4, x : x + w : 4] - out[::4, ::4]).mean())
 
-    x, y = min(((x, y) for x in range(free_x + 1) for y in range(free_y + 1)), key=lambda p: err(*p))
+    offsets = [(x, y) for x in range(free_x + 1) for y in range(free_y + 1)]
+    x, y = min(offsets, key=lambda p: err(*p))
     window: F64 = cover[y : y + h, x : x + w]
     return ssim(window, out)
 
@@ -138,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ratio = ts[fmt][0] / sh[fmt][0]
                 d_ssim = float(np.mean(ts[fmt][1]) - np.mean(sh[fmt][1]))
                 checks.append((f"{name} {fmt}: bytes <= 1.05x sharp ({ratio:.3f})", ratio <= 1.05))
-                checks.append((f"{name} {fmt}: SSIM >= sharp - 0.005 ({d_ssim:+.4f})", d_ssim >= -0.005))
+                what = f"{name} {fmt}: SSIM >= sharp - 0.005 ({d_ssim:+.4f})"
+                checks.append((what, d_ssim >= -0.005))
         hwm = {p: workers[p].request_raw({"cmd": "hwm"})["hwm_kb"] / 1024 for p in PEERS}
     finally:
         for w in workers.values():
@@ -166,9 +169,10 @@ def print_table(rows: list[Any], hwm: dict[str, float]) -> None:
                 f"| {name} | {fmt} | {ts[fmt][0]} / {sh[fmt][0]} | {ts[fmt][0] / sh[fmt][0]:.3f} | "
                 f"{np.mean(ts[fmt][1]):.4f} / {np.mean(sh[fmt][1]):.4f} | {worst:+.4f} |"
             )
-    print("\npeak RSS (VmHWM) of each worker after the run: " + ", ".join(
-        f"{p} {v:.0f} MB" for p, v in hwm.items()
-    ))
+    print(
+        "\npeak RSS (VmHWM) of each worker after the run: "
+        + ", ".join(f"{p} {v:.0f} MB" for p, v in hwm.items())
+    )
 
 
 if __name__ == "__main__":
