@@ -89,7 +89,10 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         store = target.open(settings)
         keys = process_config(settings).keys
         queue = sqs_queue(settings, args.enqueue)
-        count = enqueue(store, target.bucket, target.prefix_or(settings), queue, keys)
+        count = sum(
+            enqueue(store, target.bucket, prefix, queue, keys)
+            for prefix in target.prefixes_or(settings)
+        )
         print(f"enqueued {count} object(s) from {target.display} to {args.enqueue}")
         return 0
 

@@ -50,8 +50,8 @@ STEPS: tuple[Step, ...] = (
     Step("cascade", step_cascade, needs=("upright",), makes=("resized",)),
     Step("crop", step_crop, needs=("resized",), makes=("cropped",)),
     Step("pad", step_pad, needs=("cropped",), makes=("outputs",)),
-    Step("animate", step_animate, needs=("outputs",), makes=("frames",)),
-    Step("encode", step_encode, needs=("outputs", "frames"), makes=("renditions",)),
+    Step("animate", step_animate, needs=("outputs",), makes=("animated",)),
+    Step("encode", step_encode, needs=("outputs", "animated"), makes=("renditions",)),
 )
 
 

@@ -6,6 +6,7 @@ The scale is decided from the header alone, so the file is opened exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from thumbsmith.core.decoders import vips
 from thumbsmith.core.decoders.ghostscript import render_eps
@@ -24,8 +25,11 @@ def step_load(job: Job) -> None:
     header = job.require_header()
     fmt = header.format
     if fmt == "eps":
-        # Vector art is rasterised straight at the size the largest box wants.
-        scale = max(min(s.width / header.width, s.height / header.height) for s in job.specs)
+        # Vector art is rasterised straight at the size the most demanding box wants,
+        # past its nominal size if need be: vectors scale up freely.
+        scale = max(
+            _scale_needed(replace(s, upscale=True), header.width, header.height) for s in job.specs
+        )
         long_side = max(1, round(max(header.width, header.height) * scale))
         png = render_eps(job.data, job.options, long_side)
         opened = vips.Opened(vips.open_vips("png", png), 1)
