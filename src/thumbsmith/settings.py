@@ -337,7 +337,10 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         result.rule_list  # noqa: B018  (rules name renditions: checked against them)
     except ConfigError as exc:
         where = sources.get("rules", "default")
-        raise ConfigError(f"setting 'rules' ({env_name('rules')}, from {where}): {exc}") from None
+        reason = str(exc).removeprefix("setting 'rules': ")
+        raise ConfigError(
+            f"setting 'rules' ({env_name('rules')}, from {where}): {reason}"
+        ) from None
     several = [s.name for s in result.specs if len(s.formats) > 1]
     if several and "{ext}" not in result.key_template:
         raise ConfigError(

@@ -49,8 +49,12 @@ class Rules:
 
 
 def _rule(prefix: Any, names: Any, where: str) -> Rule:
-    if not isinstance(prefix, str) or prefix.startswith("/"):
-        raise ConfigError(f"setting {SETTING!r}: {where}: prefix {prefix!r} is not a key prefix")
+    # ';' separates rules in the compact form, which TOML rules are kept in as well.
+    if not isinstance(prefix, str) or prefix.startswith("/") or ";" in prefix:
+        raise ConfigError(
+            f"setting {SETTING!r}: {where}: prefix {prefix!r} is not a key prefix "
+            "(no leading '/', no ';')"
+        )
     if isinstance(names, str) or not isinstance(names, list | tuple) or not names:
         raise ConfigError(
             f"setting {SETTING!r}: rule {prefix!r}: renditions {names!r} is not a list of names"
