@@ -292,3 +292,17 @@ def test_convert_focus_option(tmp_path: Path) -> None:
     )
     assert code == 0
     assert _red_fraction((out / "sq" / "a.png.jpg").read_bytes()) > 0.1
+
+
+def test_backfill_lists_every_rule_prefix(store: LocalStore, tmp_path: Path) -> None:
+    from thumbsmith.runners.backfill import events
+    from thumbsmith.runners.target import parse_target
+
+    for key in ("images/a.jpg", "avatars/b.jpg", "images/avatars/c.jpg", "other/d.jpg"):
+        store.put("photos", key, b"x", content_type="image/jpeg")
+    settings = S.load(env={"THUMBSMITH_RENDITIONS": SET, "THUMBSMITH_RULES": "avatars/=card"})
+    keys = [e.key for e in events(parse_target(str(tmp_path / "photos")), settings)]
+    assert sorted(keys) == ["avatars/b.jpg", "images/a.jpg", "images/avatars/c.jpg"]
+    nested = settings.replace(rules="images/avatars/=card")  # covered by images/: listed once
+    keys = [e.key for e in events(parse_target(str(tmp_path / "photos")), nested)]
+    assert sorted(keys) == ["images/a.jpg", "images/avatars/c.jpg"]
