@@ -178,7 +178,8 @@ def _cmd_package(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsmith",
-        description="Turn images in a bucket (S3 or a local folder) into renditions (JPEG, WebP, AVIF, PNG).",
+        description="Turn images in a bucket (S3 or a local folder) into JPEG, WebP, AVIF or PNG "
+        "renditions.",
     )
     parser.add_argument("--version", action="version", version=f"thumbsmith {__version__}")
     parser.add_argument("--config", help="TOML settings file (default: ./thumbsmith.toml)")
