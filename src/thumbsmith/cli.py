@@ -1,4 +1,4 @@
-"""``thumbsmith``: convert, backfill, watch, worker, package, config.
+"""``thumbsmith``: convert, backfill, watch, serve, worker, package, config.
 
 Argument parsing and printing only: each command calls a runner, which builds
 ``ObjectEvent``s for the one ``process()``, and prints what it returns: one clear line
@@ -126,11 +126,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_result(result: Result) -> None:
-    if result.failed:
-        print(f"error: {result.message}", file=sys.stderr, flush=True)
-    else:
-        reason = f" ({result.message})" if result.message else ""
-        print(f"{result.status}: {result.uri}{reason}", flush=True)
+    print(result.line, file=sys.stderr if result.failed else sys.stdout, flush=True)
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,6 +138,30 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
     print(f"watching {target.display} (prefix {target.prefix_or(settings)!r}); Ctrl-C stops")
     watch(target, settings, workers=args.workers, on_result=_print_result)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.runners.serve import serve
+    from thumbsmith.runners.target import parse_target
+
+    target = parse_target(args.target, args.prefix)
+    if target.scheme != "local":
+        raise ConfigError("serve works on local bucket folders (ROOT/BUCKET)")
+
+    def ready(url: str) -> None:
+        print(f"serving {target.display} (prefix {target.prefix_or(settings)!r}) at {url}")
+        print("open it in a browser; Ctrl-C stops", flush=True)
+
+    serve(
+        target,
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        on_ready=ready,
+        on_result=_print_result,
+    )
     return 0
 
 
@@ -216,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "backfill":
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
             p.add_argument("--enqueue", metavar="QUEUE_URL", help="send S3 events to SQS instead")
+
+    p = sub.add_parser("serve", help="a local web page over a bucket folder, with the watch")
+    p.add_argument("target", metavar="ROOT/BUCKET")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
+    p.add_argument("--workers", type=int, help="render processes (default: one per core)")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("worker", help="consume S3 events from an SQS(-compatible) queue")
     p.add_argument("--queue-url", required=True)

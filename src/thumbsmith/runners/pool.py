@@ -26,10 +26,19 @@ class Result:
     uri: str
     status: str
     message: str = ""
+    ms: float = 0.0  # process() wall time (serve shows it as the render time)
 
     @property
     def failed(self) -> bool:
         return self.status not in ("written", "skipped", "deleted", "ignored")
+
+    @property
+    def line(self) -> str:
+        """What the CLI prints for it (watch, serve's page)."""
+        if self.failed:
+            return f"error: {self.message}"
+        reason = f" ({self.message})" if self.message else ""
+        return f"{self.status}: {self.uri}{reason}"
 
 
 def context() -> multiprocessing.context.BaseContext:
@@ -67,4 +76,4 @@ def run_one(event: ObjectEvent) -> Result:
         else:
             message = f"{event.uri}: unexpected {type(exc).__name__}: {exc}"
         return Result(event.uri, classify(exc).value, message)
-    return Result(event.uri, outcome.status, outcome.reason)
+    return Result(event.uri, outcome.status, outcome.reason, outcome.ms)

@@ -40,8 +40,13 @@ def watch(
     workers: int | None = None,
     settle: float = 0.5,
     stop: threading.Event | None = None,
+    existing: bool = False,
 ) -> None:
-    """Watch until ``stop`` is set (or Ctrl-C); ``on_result`` is called for each event."""
+    """Watch until ``stop`` is set (or Ctrl-C); ``on_result`` is called for each event.
+
+    ``existing``: also process the files already there once the observer runs (serve),
+    so nothing dropped in between a listing and the observer's start is missed.
+    """
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
 
@@ -84,6 +89,9 @@ def watch(
     observer = Observer()
     observer.schedule(Handler(), str(base), recursive=True)
     observer.start()
+    if existing:
+        for info in store.list(target.bucket, settings.prefix):
+            pending.touch(info.key, EventKind.CREATED, ready=True)
     futures: list[Future[pool.Result]] = []
     try:
         with pool.new_pool(target, settings, count) as executor:

@@ -1,0 +1,140 @@
+"""``thumbsmith serve ROOT/BUCKET``: a local page over a bucket folder, with the watch.
+
+One process: uvicorn serves the page (Starlette) on the main thread while ``watch`` runs
+in a thread with its usual pool of render children, so an upload from the page lands in
+the bucket folder and goes through ``process()`` like any other file. On start the watch
+also takes the files already there (up-to-date renditions are skipped, not redone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.runners import bootstrap
+from thumbsmith.runners.pool import Result
+from thumbsmith.runners.target import Target
+from thumbsmith.runners.watch import watch
+from thumbsmith.runners.web.activity import Activity
+from thumbsmith.runners.web.app import LOOPBACK_HOSTS, Site, make_app
+from thumbsmith.settings import Settings
+
+log = logging.getLogger("thumbsmith")
+
+TIMES_DIR = ".thumbsmith-serve"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build(
+    target: Target,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    on_result: Callable[[Result], None] | None = None,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+) -> Starlette:
+    """The app, whose lifespan runs the watch (started with the server, stopped with it)."""
+    settings = target.settings_for(settings)
+    store = LocalStore(target.root)
+    site = Site(store, target.bucket, bootstrap.process_config(settings).keys, settings.max_bytes)
+    activity = Activity(target.bucket, Path(target.root) / TIMES_DIR / f"{target.bucket}.json")
+
+    def report(result: Result) -> None:
+        activity.record(result)
+        if on_result is not None:
+            on_result(result)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_watch,
+            args=(target, settings),
+            kwargs={"on_result": report, "workers": workers, "stop": stop, "existing": True},
+            name="thumbsmith-watch",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=60)
+
+    return make_app(site, activity, allowed_hosts=allowed_hosts, lifespan=lifespan)
+
+
+def _watch(target: Target, settings: Settings, **kwargs: object) -> None:
+    try:
+        watch(target, settings, **kwargs)  # type: ignore[arg-type]
+    except Exception:
+        # The page stays up (and says nothing new arrives); the log says why.
+        log.exception("serve: the watch stopped")
+
+
+def serve(
+    target: Target,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int | None = None,
+    on_ready: Callable[[str], None] = print,
+    on_result: Callable[[Result], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_ready`` gets the page's URL once it listens."""
+    import uvicorn
+
+    loopback = is_loopback(host)
+    app = build(
+        target,
+        settings,
+        workers=workers,
+        on_result=on_result,
+        allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
+    )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), port))
+    bound = sock.getsockname()[1]
+    if not loopback:
+        print(
+            f"warning: serving on {host}: the page has no authentication; anyone who can "
+            "reach this address can upload and delete files in the bucket folder",
+            file=sys.stderr,
+            flush=True,
+        )
+    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+    on_ready(f"http://{shown}:{bound}/")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    # uvicorn re-raises SIGTERM after its graceful shutdown, with the handler it found
+    # installed: make that one a clean exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])

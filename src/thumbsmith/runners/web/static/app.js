@@ -1,0 +1,221 @@
+// thumbsmith serve: the grid, uploads, removal and the detail view. No build step.
+"use strict";
+
+const CHANGE = { "X-Thumbsmith": "1" };
+const grid = document.getElementById("grid");
+const uploads = document.getElementById("uploads");
+const detail = document.getElementById("detail");
+const cards = new Map(); // key -> {sig, el}
+let busy = 0; // uploads in flight or renders pending: poll faster
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+function fmtBytes(n) {
+  if (n === undefined || n === null) return "? bytes";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function facts(src) {
+  const size = src.width ? `${src.width}×${src.height}` : "size unknown";
+  return `${src.format || "unknown format"} · ${size} · ${fmtBytes(src.bytes)}`;
+}
+
+function byFormat(renditions) {
+  const groups = new Map();
+  for (const r of renditions) {
+    if (!groups.has(r.format)) groups.set(r.format, []);
+    groups.get(r.format).push(r);
+  }
+  return groups;
+}
+
+function paintPlaceholder(node, placeholder) {
+  if (!placeholder) return;
+  if (placeholder.color) node.style.backgroundColor = placeholder.color;
+  if (placeholder.data_uri) node.style.backgroundImage = `url("${placeholder.data_uri}")`;
+}
+
+function renditionFigure(r, scaled) {
+  const img = el("img", {
+    src: r.url, alt: `${r.name} ${r.format}`, class: "rendition-img",
+    "data-key": r.key, "data-width": r.width, "data-height": r.height, "data-bytes": r.bytes,
+  });
+  if (!scaled) { img.width = r.width; img.height = r.height; }
+  const caption = el("figcaption", {
+    class: "size", text: `${r.name} · ${r.format} · ${r.width}×${r.height} · ${fmtBytes(r.bytes)}`,
+    title: `${r.bytes} bytes`,
+  });
+  return el("figure", { class: "rendition" }, img, caption);
+}
+
+function detailHref(key) { return `#/source/${encodeURIComponent(key)}`; }
+
+function card(view) {
+  const preview = el("a", { class: "preview", href: detailHref(view.key) });
+  paintPlaceholder(preview, view.placeholder);
+  const first = view.renditions.filter((r) => r.format === "jpeg").concat(view.renditions)
+    .sort((a, b) => a.width - b.width).find((r) => r.width >= 140) || view.renditions[0];
+  if (first) {
+    const img = el("img", { src: first.url, alt: "" });
+    img.addEventListener("load", () => img.classList.add("loaded"));
+    preview.append(img);
+  }
+  const name = view.key.split("/").pop();
+  const status = el("p", { class: `status ${view.status}` });
+  if (view.status === "pending") status.textContent = "pending…";
+  else if (view.error) { status.textContent = view.error; status.classList.add("error"); }
+  else status.textContent = `${view.renditions.length} renditions`;
+  const formats = el("div", { class: "formats" });
+  for (const [format, list] of byFormat(view.renditions)) {
+    formats.append(el("div", { class: "format", "data-format": format },
+      el("h3", { text: format }), ...list.map((r) => renditionFigure(r, true))));
+  }
+  const del = el("button", { class: "delete", type: "button", text: "Delete" });
+  del.addEventListener("click", () => removeSource(view.key, node));
+  const node = el("article", { class: "card", "data-key": view.key, "data-status": view.status },
+    preview,
+    el("h2", {}, el("a", { href: detailHref(view.key), text: name, title: view.key })),
+    el("p", { class: "facts", text: facts(view.source) }),
+    status, del, formats);
+  return node;
+}
+
+async function refresh() {
+  let data;
+  try {
+    const res = await fetch("/api/sources", { cache: "no-store" });
+    data = await res.json();
+  } catch (err) {
+    document.getElementById("where").textContent = `server unreachable (${err})`;
+    return;
+  }
+  document.getElementById("where").textContent =
+    `${data.bucket}/${data.prefix} → ${data.output_bucket}/ · ${data.sources.length} sources · ` +
+    `uploads up to ${fmtBytes(data.max_bytes)}`;
+  const seen = new Set();
+  let previous = null;
+  busy = 0;
+  for (const view of data.sources) {
+    seen.add(view.key);
+    if (view.status === "pending") busy++;
+    const sig = JSON.stringify(view);
+    let entry = cards.get(view.key);
+    if (!entry || entry.sig !== sig) {
+      const node = card(view);
+      if (entry) entry.el.replaceWith(node);
+      entry = { sig, el: node };
+      cards.set(view.key, entry);
+    }
+    // Keep the server's order (by key) without touching cards already in place.
+    const want = previous ? previous.nextSibling : grid.firstChild;
+    if (want !== entry.el) grid.insertBefore(entry.el, want);
+    previous = entry.el;
+  }
+  for (const [key, entry] of cards) {
+    if (!seen.has(key)) { entry.el.remove(); cards.delete(key); }
+  }
+}
+
+async function removeSource(key, node) {
+  if (!window.confirm(`Delete ${key} and its renditions?`)) return;
+  const res = await fetch(`/api/source?key=${encodeURIComponent(key)}`, { method: "DELETE", headers: CHANGE });
+  if (res.ok) node.dataset.status = "deleting";
+  refresh();
+}
+
+async function upload(file) {
+  const item = el("li", { class: "pending", "data-name": file.name, text: `${file.name}: uploading…` });
+  uploads.append(item);
+  busy++;
+  let res, body;
+  try {
+    res = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+      method: "PUT", headers: { ...CHANGE, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    body = await res.json().catch(() => ({ detail: res.statusText }));
+  } catch (err) {
+    res = null; body = { detail: String(err) };
+  }
+  if (res && res.ok) {
+    item.remove(); // its card takes over, pending until the watch has rendered it
+  } else {
+    item.className = "error";
+    item.textContent = `error: ${body.detail}`;
+    const dismiss = el("button", { type: "button", text: "×", title: "dismiss" });
+    dismiss.addEventListener("click", () => item.remove());
+    item.append(" ", dismiss);
+  }
+  refresh();
+}
+
+function uploadAll(files) { for (const f of files) upload(f); }
+
+document.getElementById("file").addEventListener("change", (ev) => {
+  uploadAll(ev.target.files);
+  ev.target.value = "";
+});
+for (const target of [document.getElementById("drop"), document.body]) {
+  target.addEventListener("dragover", (ev) => {
+    ev.preventDefault();
+    document.getElementById("drop").classList.add("over");
+  });
+  target.addEventListener("dragleave", () => document.getElementById("drop").classList.remove("over"));
+  target.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    ev.stopPropagation();
+    document.getElementById("drop").classList.remove("over");
+    uploadAll(ev.dataTransfer.files);
+  });
+}
+
+// --- detail view (#/source/KEY) -------------------------------------------------------
+async function showDetail() {
+  const match = location.hash.match(/^#\/source\/(.+)$/);
+  if (!match) { detail.hidden = true; detail.replaceChildren(); return; }
+  const key = decodeURIComponent(match[1]);
+  const res = await fetch(`/api/source?key=${encodeURIComponent(key)}`, { cache: "no-store" });
+  const view = await res.json();
+  if (!res.ok) { detail.replaceChildren(el("p", { text: view.detail }), el("a", { href: "#", text: "back" })); detail.hidden = false; return; }
+  const back = el("a", { href: "#", text: "← all sources" });
+  const time = view.render_ms === null ? "render time: not recorded (rendered before this server ran)"
+    : `render time: ${view.render_ms} ms`;
+  const original = view.source.browser_can_show
+    ? el("figure", { class: "original" }, el("img", { src: view.source.url, alt: "original", id: "original" }),
+      el("figcaption", { text: `original · ${facts(view.source)}` }))
+    : el("p", { text: `original: ${facts(view.source)} (this browser cannot show ${view.source.format || "it"})` });
+  const rows = [];
+  for (const [format, list] of byFormat(view.renditions)) {
+    rows.push(el("h3", { text: `${format} at 1:1` }),
+      el("div", { class: "row" }, ...list.map((r) => renditionFigure(r, false))));
+  }
+  const manifest = view.manifest_json
+    ? el("pre", { id: "manifest", text: JSON.stringify(view.manifest_json, null, 2) })
+    : el("p", { id: "manifest", text: "No manifest for this source yet; the renditions above are read from the output bucket." });
+  const parts = [back, el("h2", { text: view.key })];
+  if (view.error) parts.push(el("p", { class: "status error", text: view.error }));
+  parts.push(el("p", { class: "facts", id: "render-time", text: time }), original, ...rows,
+    el("h3", { text: "manifest" }), manifest);
+  detail.replaceChildren(...parts);
+  detail.hidden = false;
+}
+
+window.addEventListener("hashchange", showDetail);
+async function loop() {
+  await refresh();
+  setTimeout(loop, busy ? 300 : 1000);
+}
+loop();
+showDetail();

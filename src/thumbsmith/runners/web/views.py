@@ -1,0 +1,210 @@
+"""What the page shows about one source, from the manifest when there is one.
+
+:func:`source_view` hides where the facts came from: the manifest in the output bucket
+(placeholder, renditions, source facts, as ``process()`` recorded them) or, for sources
+rendered before manifests existed, the output bucket itself (every rendition key the key
+template can give, read from the files). To go manifest-only, drop the fallback in
+:func:`source_view`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.errors import ThumbsmithError
+from thumbsmith.service.keys import KeyMapper
+
+#: Rendition file extension -> format name, as the encoders name them.
+EXTENSIONS = {"jpg": "jpeg", "webp": "webp", "avif": "avif", "png": "png"}
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "bmp": "image/bmp",
+}
+#: Source formats a browser can show as they are (HEIC, TIFF and EPS it cannot).
+BROWSER_FORMATS = frozenset(CONTENT_TYPES)
+#: Enough of a source to read its header; sniff reads fixed fields near the start.
+_HEADER_BYTES = 1 << 20
+
+_cache_lock = threading.Lock()
+_cache: dict[tuple[str, int, int], Any] = {}
+
+
+def manifest_key(keys: KeyMapper, bucket: str, key: str) -> str:
+    """Where the manifest of ``key`` lives in the output bucket (the default template)."""
+    return f"manifest/{key}.json"
+
+
+def file_url(which: str, key: str, version: object = "") -> str:
+    """The page's URL of a file in the source or output bucket folder."""
+    url = f"/files/{which}/{quote(key)}"
+    return f"{url}?v={quote(str(version))}" if version else url
+
+
+def source_view(store: LocalStore, keys: KeyMapper, bucket: str, key: str) -> dict[str, Any]:
+    """The card of one source: ``source``, ``renditions``, ``placeholder``, ``manifest``."""
+    return _from_manifest(store, keys, bucket, key) or _from_output_bucket(store, keys, bucket, key)
+
+
+def read_manifest(store: LocalStore, keys: KeyMapper, bucket: str, key: str) -> Any:
+    """The parsed manifest of a source, or ``None`` when there is none (or it is unreadable)."""
+    out_bucket = keys.output_bucket(bucket)
+    try:
+        path = store.path(out_bucket, manifest_key(keys, bucket, key))
+        return json.loads(path.read_bytes())
+    except (ThumbsmithError, OSError, ValueError):
+        return None
+
+
+def _from_manifest(
+    store: LocalStore, keys: KeyMapper, bucket: str, key: str
+) -> dict[str, Any] | None:
+    manifest = read_manifest(store, keys, bucket, key)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("renditions"), list):
+        return None
+    src = manifest.get("source") or {}
+    facts = _source_facts(store, bucket, key)
+    renditions = [
+        {
+            "name": r["name"],
+            "format": r["format"],
+            "key": r["key"],
+            "width": r["width"],
+            "height": r["height"],
+            "bytes": r["bytes"],
+            "url": file_url("output", r["key"], r.get("etag", "")),
+        }
+        for r in manifest["renditions"]
+    ]
+    facts.update({k: src[k] for k in ("format", "width", "height") if k in src})
+    facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
+    return {
+        "key": key,
+        "source": facts,
+        "renditions": renditions,
+        "placeholder": manifest.get("placeholder"),
+        "manifest": file_url("output", manifest_key(keys, bucket, key)),
+    }
+
+
+def _from_output_bucket(
+    store: LocalStore, keys: KeyMapper, bucket: str, key: str
+) -> dict[str, Any]:
+    out_bucket = keys.output_bucket(bucket)
+    renditions: list[dict[str, Any]] = []
+    for name in keys.rendition_names:
+        for ext, fmt in EXTENSIONS.items():
+            out_key = keys.output_key(bucket, key, name, ext)
+            try:
+                path = store.path(out_bucket, out_key)
+                stat = path.stat()
+            except (ThumbsmithError, OSError):
+                continue
+            size = _image_size(path, stat.st_mtime_ns, stat.st_size)
+            if size is None:
+                continue  # being replaced, or not an image we wrote
+            renditions.append(
+                {
+                    "name": name,
+                    "format": fmt,
+                    "key": out_key,
+                    "width": size[0],
+                    "height": size[1],
+                    "bytes": stat.st_size,
+                    "url": file_url("output", out_key, stat.st_mtime_ns),
+                }
+            )
+    smallest = min(renditions, key=lambda r: r["width"] * r["height"], default=None)
+    placeholder = None
+    if smallest is not None:
+        colour = _mean_colour(store.path(out_bucket, smallest["key"]))
+        placeholder = {"color": colour} if colour else None
+    return {
+        "key": key,
+        "source": _source_facts(store, bucket, key),
+        "renditions": renditions,
+        "placeholder": placeholder,
+        "manifest": None,
+    }
+
+
+def _cached(path: Path, mtime_ns: int, size: int, kind: str, compute: Any) -> Any:
+    """Header reads per file version: the page polls, the files rarely change."""
+    token = (f"{kind}:{path}", mtime_ns, size)
+    with _cache_lock:
+        if token in _cache:
+            return _cache[token]
+    value = compute()
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[token] = value
+    return value
+
+
+def _source_facts(store: LocalStore, bucket: str, key: str) -> dict[str, Any]:
+    from thumbsmith.core.decoders.sniff import sniff
+
+    facts: dict[str, Any] = {"key": key, "url": file_url("source", key)}
+    try:
+        path = store.path(bucket, key)
+        stat = path.stat()
+    except (ThumbsmithError, OSError):
+        return facts
+
+    def read() -> dict[str, Any]:
+        with path.open("rb") as fh:
+            head = fh.read(_HEADER_BYTES)
+        try:
+            header = sniff(head)
+        except ThumbsmithError:
+            return {}
+        return {"format": header.format, "width": header.width, "height": header.height}
+
+    facts.update(_cached(path, stat.st_mtime_ns, stat.st_size, "source", read))
+    facts["bytes"] = stat.st_size
+    facts["url"] = file_url("source", key, stat.st_mtime_ns)
+    facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
+    return facts
+
+
+def _image_size(path: Path, mtime_ns: int, size: int) -> tuple[int, int] | None:
+    from thumbsmith.core.decoders.sniff import sniff
+
+    def read() -> tuple[int, int] | None:
+        try:
+            header = sniff(path.read_bytes())
+        except (ThumbsmithError, OSError):
+            return None
+        return header.width, header.height
+
+    result: tuple[int, int] | None = _cached(path, mtime_ns, size, "size", read)
+    return result
+
+
+def _mean_colour(path: Path) -> str | None:
+    """The placeholder colour of a source without a manifest: its smallest rendition's mean."""
+
+    def read() -> str | None:
+        from PIL import Image
+
+        with contextlib.suppress(OSError, ValueError), Image.open(path) as img:
+            r, g, b = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
+            return f"#{r:02x}{g:02x}{b:02x}"
+        return None
+
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    colour: str | None = _cached(path, stat.st_mtime_ns, stat.st_size, "colour", read)
+    return colour
