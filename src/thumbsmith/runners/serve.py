@@ -43,6 +43,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def no_auth_warning(host: str) -> str:
+    return (
+        f"warning: serving on {host}, not loopback: the page has no authentication; anyone "
+        "who can reach this address can upload and delete files in the bucket folder"
+    )
+
+
 def build(
     target: Target,
     settings: Settings,
@@ -117,12 +124,7 @@ def serve(
     sock.bind((host.strip("[]"), port))
     bound = sock.getsockname()[1]
     if not loopback:
-        print(
-            f"warning: serving on {host}: the page has no authentication; anyone who can "
-            "reach this address can upload and delete files in the bucket folder",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(no_auth_warning(host), file=sys.stderr, flush=True)
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     on_ready(f"http://{shown}:{bound}/")
     config = uvicorn.Config(
