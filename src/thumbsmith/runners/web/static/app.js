@@ -53,10 +53,8 @@ function renditionFigure(r, scaled) {
     "data-key": r.key, "data-width": r.width, "data-height": r.height, "data-bytes": r.bytes,
   });
   if (!scaled) { img.width = r.width; img.height = r.height; }
-  const caption = el("figcaption", {
-    class: "size", text: `${r.name} · ${r.format} · ${r.width}×${r.height} · ${fmtBytes(r.bytes)}`,
-    title: `${r.bytes} bytes`,
-  });
+  const caption = el("figcaption", { class: "size", title: `${r.bytes} bytes` },
+    el("b", { text: r.name }), ` ${r.format}`, el("br"), `${r.width}×${r.height} · ${fmtBytes(r.bytes)}`);
   return el("figure", { class: "rendition" }, img, caption);
 }
 
