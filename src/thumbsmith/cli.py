@@ -136,7 +136,10 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     target = parse_target(args.target, args.prefix)
     if target.scheme != "local":
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
-    print(f"watching {target.display} (prefix {target.prefix_or(settings)!r}); Ctrl-C stops")
+    print(
+        f"watching {target.display} (prefix {target.prefix_or(settings)!r}); Ctrl-C stops",
+        flush=True,  # a pipe (tee, a supervisor) sees it now, not at exit
+    )
     watch(target, settings, workers=args.workers, on_result=_print_result)
     return 0
 
@@ -277,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThumbsmithError as exc:
         print(f"thumbsmith: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C is how watch and serve stop, even while they are starting up.
+        return 0 if args.command in ("watch", "serve") else 130
 
 
 if __name__ == "__main__":

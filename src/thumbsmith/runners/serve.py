@@ -56,6 +56,7 @@ def build(
     *,
     workers: int | None = None,
     on_result: Callable[[Result], None] | None = None,
+    on_started: Callable[[], None] | None = None,
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
 ) -> Starlette:
     """The app, whose lifespan runs the watch (started with the server, stopped with it)."""
@@ -80,6 +81,8 @@ def build(
             daemon=True,
         )
         thread.start()
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:
@@ -111,32 +114,34 @@ def serve(
     import uvicorn
 
     loopback = is_loopback(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(128)  # connections queue from here on, while the app starts
+    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+    url = f"http://{shown}:{sock.getsockname()[1]}/"
+    if not loopback:
+        print(no_auth_warning(host), file=sys.stderr, flush=True)
     app = build(
         target,
         settings,
         workers=workers,
         on_result=on_result,
+        # Said once uvicorn handles signals: a Ctrl-C from then on is a clean stop.
+        on_started=lambda: on_ready(url),
         allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
     )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
-    bound = sock.getsockname()[1]
-    if not loopback:
-        print(no_auth_warning(host), file=sys.stderr, flush=True)
-    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    on_ready(f"http://{shown}:{bound}/")
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
     # uvicorn re-raises SIGTERM after its graceful shutdown, with the handler it found
-    # installed: make that one a clean exit.
+    # installed: make that one a clean exit. Ctrl-C is re-raised the same way.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
         uvicorn.Server(config).run(sockets=[sock])
