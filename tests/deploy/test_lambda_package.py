@@ -120,6 +120,7 @@ def test_zip_is_within_limits_for_the_target_and_matches_the_lock(
         ours = [n for n in names if n.startswith("thumbsmith/") and n.endswith(".py")]
         assert "thumbsmith/aws_lambda.py" in ours
         assert not any(n.startswith("thumbsmith/tools/") for n in ours)
+        assert not any(n.startswith("thumbsmith/runners/web/") for n in ours)
         for module in ours:
             source = zf.read(module).decode()
             assert "uv.lock" not in source and "ZipFile(" not in source, module
@@ -369,6 +370,8 @@ def test_boto3_family_is_left_to_the_runtime_but_powertools_deps_stay() -> None:
     assert not {"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil", "six"} & without
     with_boto3 = package.runtime_closure(lock, include_boto3=True)
     assert {"boto3", "botocore", "s3transfer", "urllib3"} <= with_boto3
+    # serve's web stack is local only: never in the zip, nor what only it needs.
+    assert not {"starlette", "uvicorn", "h11", "click", "anyio"} & (without | with_boto3)
 
 
 def test_without_uv_it_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

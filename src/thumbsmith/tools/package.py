@@ -52,6 +52,10 @@ HANDLER_FILE = "thumbsmith/aws_lambda.py"
 # stays, since aws-lambda-powertools needs it too.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 
+# The local web server (`thumbsmith serve`) never runs on Lambda: its stack stays out,
+# and its own dependencies (anyio, h11, click, …) with it unless something else needs them.
+LOCAL_ONLY = frozenset({"starlette", "uvicorn"})
+
 # Packages that publish only an sdist and may be built here. Allowed only because the
 # wheel they build is pure Python (checked below): a native build would be for the host.
 SDIST_ALLOWED = frozenset({"pyvips"})
@@ -129,7 +133,7 @@ def runtime_closure(lock: Mapping[str, object], include_boto3: bool) -> set[str]
         deps[normalise(pkg["name"])] = names
     if "thumbsmith" not in deps:
         raise PackageError("uv.lock does not list thumbsmith itself")
-    skip = set() if include_boto3 else set(RUNTIME_PROVIDED)
+    skip = set(LOCAL_ONLY) | (set() if include_boto3 else set(RUNTIME_PROVIDED))
     seen: set[str] = set()
     todo = [n for n in deps["thumbsmith"] if n not in skip]
     while todo:
@@ -237,6 +241,7 @@ def _add_own_wheel(project: Path, target: Path, scratch: Path) -> str:
     # The build tooling itself (this module: it reads uv.lock and writes zips) has no
     # business on Lambda.
     shutil.rmtree(target / "thumbsmith" / "tools")
+    shutil.rmtree(target / "thumbsmith" / "runners" / "web")
     return wheels[0].name
 
 
