@@ -34,6 +34,7 @@ SOURCES = (
     "libheif__example.heic",  # a browser cannot show the original, only the renditions
 )
 WIDTH, HEIGHT = 1280, 900
+MAX_BYTES = 1_000_000  # above every source here
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.is_file() and Path(CHROMEDRIVER).is_file()),
@@ -47,7 +48,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     images.mkdir(parents=True)
     for name in SOURCES:
         shutil.copyfile(corpus_file(name), images / name)
-    env = {**os.environ, "THUMBSMITH_WORKERS": "2", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "THUMBSMITH_WORKERS": "2", "THUMBSMITH_MAX_BYTES": str(MAX_BYTES)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "thumbsmith", "serve", str(tmp_path / "photos"), "--port", "0"],
         stdout=subprocess.PIPE,
@@ -209,6 +210,45 @@ def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Pat
     assert all(status_of(browser, k) == "done" for k in [*keys, new_key])
     assert check_renditions(browser, root) == 3 * (len(SOURCES) + 1)
 
+    # Drag and drop (a real drop event carrying a File): pending first, then renditions.
+    dropped = "images/dropped.jpg"
+    browser.execute_script(
+        """window.__seen = [];
+        new MutationObserver(() => {
+          const c = document.querySelector(arguments[0]);
+          if (c && window.__seen.at(-1) !== c.dataset.status) window.__seen.push(c.dataset.status);
+        }).observe(document.getElementById('grid'), {subtree: true, childList: true,
+                                                      attributes: true});
+        fetch(arguments[1]).then(r => r.blob()).then(blob => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([blob], 'dropped.jpg', {type: 'image/jpeg'}));
+          document.getElementById('drop').dispatchEvent(
+            new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        });""",
+        card(browser, dropped),
+        f"/files/source/{keys[1]}",
+    )
+    wait.until(lambda _: all_loaded([dropped]))
+    assert browser.execute_script("return window.__seen") == ["pending", "done"]
+    assert (root / "photos" / dropped).read_bytes() == (root / "photos" / keys[1]).read_bytes()
+
+    # Over max_bytes: refused before it lands (413), with the reason, and no card.
+    browser.execute_script(
+        """const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(arguments[0] + 1)], 'big.jpg'));
+        document.getElementById('drop').dispatchEvent(
+          new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));""",
+        MAX_BYTES,
+    )
+    big = "#uploads li.error"
+    wait.until(lambda _: browser.find_elements(By.CSS_SELECTOR, big))
+    assert browser.find_element(By.CSS_SELECTOR, big).text.startswith(
+        f"error: s3://photos/images/big.jpg: {MAX_BYTES + 1} bytes is over the limit of "
+        f"{MAX_BYTES} (THUMBSMITH_MAX_BYTES)"
+    )
+    assert not (root / "photos" / "images" / "big.jpg").exists()
+    assert status_of(browser, "images/big.jpg") is None
+
     # The detail view: the original, each rendition at 1:1, the render time.
     browser.find_element(By.CSS_SELECTOR, f"{card(browser, new_key)} h2 a").click()
     wait.until(
@@ -236,4 +276,4 @@ def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Pat
     out = root / "photos-output"
     wait.until(lambda _: not any(out.rglob(gone.rsplit("/", 1)[1] + ".*")))
     assert not (root / "photos" / gone).exists()
-    assert all(status_of(browser, k) == "done" for k in [*keys[1:], new_key])
+    assert all(status_of(browser, k) == "done" for k in [*keys[1:], new_key, dropped])

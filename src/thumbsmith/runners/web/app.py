@@ -180,20 +180,14 @@ class Routes:
             site.store.path(site.bucket, key)
         except UnsafeKey as exc:
             return _error(400, str(exc))
-        too_big = _error(
-            413,
-            f"s3://{site.bucket}/{key}: over the limit of {site.max_bytes} bytes "
-            "(THUMBSMITH_MAX_BYTES)",
-            Connection="close",  # the rest of the body is never read
-        )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > site.max_bytes):
-            return too_big
+            return self._too_big(key, f"{length} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > site.max_bytes:
-                return too_big
+                return self._too_big(key, "the body")
         if not body:
             return _error(400, f"s3://{site.bucket}/{key}: the file is empty")
         self.activity.pending(key)
@@ -206,6 +200,15 @@ class Routes:
             content_type=request.headers.get("content-type") or "application/octet-stream",
         )
         return JSONResponse({"key": key, "status": "pending"}, 201)
+
+    def _too_big(self, key: str, what: str) -> Response:
+        # The words of process()'s own ImageTooLarge, which the CLI prints.
+        return _error(
+            413,
+            f"s3://{self.site.bucket}/{key}: {what} is over the limit of {self.site.max_bytes} "
+            "(THUMBSMITH_MAX_BYTES)",
+            Connection="close",  # the rest of the body is never read
+        )
 
     # --- files ---------------------------------------------------------------------
     def _file(self, bucket: str, key: str, media_type: str | None) -> Response:

@@ -7,6 +7,7 @@ const uploads = document.getElementById("uploads");
 const detail = document.getElementById("detail");
 const cards = new Map(); // key -> {sig, el}
 let busy = 0; // uploads in flight or renders pending: poll faster
+let site = null; // the last listing: bucket, prefix, max_bytes
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -96,9 +97,11 @@ async function refresh() {
     const res = await fetch("/api/sources", { cache: "no-store" });
     data = await res.json();
   } catch (err) {
-    document.getElementById("where").textContent = `server unreachable (${err})`;
+    site = data;
+  document.getElementById("where").textContent = `server unreachable (${err})`;
     return;
   }
+  site = data;
   document.getElementById("where").textContent =
     `${data.bucket}/${data.prefix} → ${data.output_bucket}/ · ${data.sources.length} sources · ` +
     `uploads up to ${fmtBytes(data.max_bytes)}`;
@@ -133,9 +136,24 @@ async function removeSource(key, node) {
   refresh();
 }
 
+function failed(item, detail) {
+  item.className = "error";
+  item.textContent = `error: ${detail}`;
+  const dismiss = el("button", { type: "button", text: "×", title: "dismiss" });
+  dismiss.addEventListener("click", () => item.remove());
+  item.append(" ", dismiss);
+}
+
 async function upload(file) {
   const item = el("li", { class: "pending", "data-name": file.name, text: `${file.name}: uploading…` });
   uploads.append(item);
+  if (site && file.size > site.max_bytes) {
+    // The server would answer 413 (and stop reading); say it without sending the bytes.
+    const name = file.name.replaceAll("\\", "/").split("/").pop();
+    failed(item, `s3://${site.bucket}/${site.prefix}${name}: ${file.size} bytes is over the ` +
+      `limit of ${site.max_bytes} (THUMBSMITH_MAX_BYTES)`);
+    return;
+  }
   busy++;
   let res, body;
   try {
@@ -150,11 +168,7 @@ async function upload(file) {
   if (res && res.ok) {
     item.remove(); // its card takes over, pending until the watch has rendered it
   } else {
-    item.className = "error";
-    item.textContent = `error: ${body.detail}`;
-    const dismiss = el("button", { type: "button", text: "×", title: "dismiss" });
-    dismiss.addEventListener("click", () => item.remove());
-    item.append(" ", dismiss);
+    failed(item, body.detail);
   }
   refresh();
 }
