@@ -223,7 +223,9 @@ def test_changes_need_the_header_and_a_loopback_host(root: Path) -> None:
     assert rebinding.get("/api/sources").status_code == 400
     local = TestClient(make_app(site, Activity("photos")), base_url="http://127.0.0.1:8080")
     assert local.get("/api/sources").status_code == 200
-    assert local.get("/").text.startswith("<!doctype html>")
+    page = local.get("/")
+    assert page.text.startswith("<!doctype html>")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 def test_non_loopback_hosts_get_the_warning() -> None:
@@ -257,12 +259,15 @@ def test_upload_then_delete_through_the_watch(root: Path) -> None:
         assert size_of(thumb.read_bytes()) == (160, 107)
         detail = client.get("/api/source", params={"key": "images/cat.jpg"}).json()
         assert detail["render_ms"] > 0 and detail["manifest_json"] is None
+        times = root / ".thumbsmith-serve" / "photos.json"
+        assert json.loads(times.read_text()) == {"images/cat.jpg": detail["render_ms"]}
 
         res = client.delete("/api/source", params={"key": "images/cat.jpg"}, headers=CHANGE)
         assert res.status_code == 202
         assert client.get("/api/sources").json()["sources"] == []
         assert wait_for(lambda: not thumb.exists()), results
         assert not list((root / "photos-output").rglob("*.jpg"))
+        assert wait_for(lambda: json.loads(times.read_text()) == {})
         missing = client.delete("/api/source", params={"key": "images/cat.jpg"}, headers=CHANGE)
         assert missing.status_code == 404
     assert [r.status for r in results] == ["written", "deleted"]

@@ -43,6 +43,14 @@ FILE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
+#: The page runs only its own script and shows only its own images (and the manifest's
+#: data-URI placeholders); no other site may frame it (its Delete buttons).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-cache",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Site:
@@ -115,7 +123,7 @@ class Routes:
 
     # --- page and listing ----------------------------------------------------------
     def index(self, request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
     def card(self, key: str) -> dict[str, Any]:
         view = views.source_view(self.site.store, self.site.keys, self.site.bucket, key)
