@@ -34,7 +34,7 @@ SOURCES = (
     "libheif__example.heic",  # a browser cannot show the original, only the renditions
 )
 WIDTH, HEIGHT = 1280, 900
-MAX_BYTES = 1_000_000  # above every source here
+MAX_BYTES = 2 * 1024 * 1024  # above every source here
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.is_file() and Path(CHROMEDRIVER).is_file()),
@@ -174,6 +174,8 @@ def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Pat
     assert check_renditions(browser, root) == 3 * len(SOURCES)
     facts = browser.find_element(By.CSS_SELECTOR, f"{card(browser, keys[3])} .facts").text
     assert facts.startswith("heic · 1280×854 · ")
+    facts = browser.find_element(By.CSS_SELECTOR, f"{card(browser, keys[0])} .facts").text
+    assert facts.startswith("jpeg · 450×600 · EXIF orientation 5 · ")
 
     # Upload a new photo through the file input: pending, then its renditions, no reload.
     marker = browser.execute_script("return window.__marker = Math.random()")
@@ -186,6 +188,12 @@ def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Pat
     assert check_renditions(browser, root, f"{card(browser, new_key)} img.rendition-img") == 3
     assert (root / "photos-output" / "large" / "images" / "new photo.jpg.jpg").is_file()
 
+    wait.until(  # previews fade in over the placeholder: shoot once they are in
+        lambda _: browser.execute_script(
+            "return [...document.querySelectorAll('.preview img')]"
+            ".every(i => getComputedStyle(i).opacity === '1')"
+        )
+    )
     shot = tmp_path / "serve.png"
     assert browser.save_screenshot(str(shot))
     assert size_of(shot.read_bytes()) == (WIDTH, HEIGHT)
@@ -260,7 +268,8 @@ def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Pat
     assert check_renditions(browser, root, "#detail img.rendition-img") == 3
     widths = browser.execute_script(
         "return [...document.querySelectorAll('#detail img.rendition-img')]"
-        ".map(i => [i.getBoundingClientRect().width, i.naturalWidth])"
+        ".map(i => { const r = i.getBoundingClientRect();"
+        "            return [[r.width, r.height], [i.naturalWidth, i.naturalHeight]]; })"
     )
     assert all(shown == natural for shown, natural in widths), widths  # 1:1
     assert "render time: " in browser.find_element(By.ID, "render-time").text

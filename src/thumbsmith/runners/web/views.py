@@ -85,7 +85,7 @@ def _from_manifest(
         }
         for r in manifest["renditions"]
     ]
-    facts.update({k: src[k] for k in ("format", "width", "height") if k in src})
+    facts.update({k: src[k] for k in ("format", "width", "height", "orientation") if k in src})
     facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
     return {
         "key": key,
@@ -168,13 +168,28 @@ def _source_facts(store: LocalStore, bucket: str, key: str) -> dict[str, Any]:
             header = sniff(head)
         except ThumbsmithError:
             return {}
-        return {"format": header.format, "width": header.width, "height": header.height}
+        return {
+            "format": header.format,
+            "width": header.width,
+            "height": header.height,
+            "orientation": _orientation(path),
+        }
 
     facts.update(_cached(path, stat.st_mtime_ns, stat.st_size, "source", read))
     facts["bytes"] = stat.st_size
     facts["url"] = file_url("source", key, stat.st_mtime_ns)
     facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
     return facts
+
+
+def _orientation(path: Path) -> int:
+    """EXIF orientation (1 when there is none): the stored size is sideways for 5-8."""
+    from PIL import Image
+
+    # Any failure means "no usable EXIF": the page only labels the size with it.
+    with contextlib.suppress(Exception), Image.open(path) as img:
+        return int(img.getexif().get(0x0112, 1))
+    return 1
 
 
 def _image_size(path: Path, mtime_ns: int, size: int) -> tuple[int, int] | None:

@@ -30,7 +30,8 @@ function fmtBytes(n) {
 
 function facts(src) {
   const size = src.width ? `${src.width}×${src.height}` : "size unknown";
-  return `${src.format || "unknown format"} · ${size} · ${fmtBytes(src.bytes)}`;
+  const turned = src.orientation > 1 ? ` · EXIF orientation ${src.orientation}` : "";
+  return `${src.format || "unknown format"} · ${size}${turned} · ${fmtBytes(src.bytes)}`;
 }
 
 function byFormat(renditions) {
