@@ -8,6 +8,7 @@ SERVE_SCREENSHOT=docs/serve.png copies the screenshot there (the README's pictur
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,166 +124,213 @@ def save_small(shot: Path, dest: Path) -> None:
         img.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(dest, optimize=True)
 
 
-def card(driver: Any, key: str) -> str:
+DROP_JS = """function dropFile(file) {
+  const dt = new DataTransfer();
+  dt.items.add(file);
+  document.getElementById('drop').dispatchEvent(
+    new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+}
+"""
+
+
+class Page:
+    """The page in the browser, and the bucket folders behind it."""
+
+    def __init__(self, driver: Any, root: Path) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        self.driver = driver
+        self.root = root
+        self.wait = WebDriverWait(driver, 20, poll_frequency=0.1)
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def text(self, selector: str) -> str:
+        """The element's text; "" when there is no such element."""
+        result: str = self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';",
+            selector,
+        )
+        return result
+
+    def status(self, key: str) -> str | None:
+        result: str | None = self.js(
+            "const c = document.querySelector(arguments[0]); return c && c.dataset.status;",
+            card(key),
+        )
+        return result
+
+    def until(self, cond: Any) -> None:
+        self.wait.until(lambda _: cond())
+
+    def loaded(self, *keys: str) -> bool:
+        """These cards are done and every image on the page has loaded."""
+        return all(self.status(k) == "done" for k in keys) and bool(
+            self.js("return [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        )
+
+    def pick(self, path: Path) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver.find_element(By.ID, "file").send_keys(str(path))
+
+    def renditions(self, selector: str = "img.rendition-img") -> int:
+        """Every rendition image loaded, and what the page says of it is what the file is."""
+        shown = self.js(
+            """return [...document.querySelectorAll(arguments[0])].map(img => ({
+                 complete: img.complete, nw: img.naturalWidth, nh: img.naturalHeight,
+                 key: img.dataset.key, w: +img.dataset.width, h: +img.dataset.height,
+                 bytes: +img.dataset.bytes,
+                 caption: img.parentElement.querySelector('figcaption').textContent}))""",
+            selector,
+        )
+        for img in shown:
+            path = self.root / "photos-output" / img["key"]
+            assert img["complete"] and img["nw"] > 0, img
+            assert (img["nw"], img["nh"]) == (img["w"], img["h"]) == size_of(path.read_bytes())
+            assert img["bytes"] == path.stat().st_size, img
+            assert f"{img['w']}×{img['h']}" in img["caption"], img
+        return len(shown)
+
+
+def card(key: str) -> str:
     return f'article.card[data-key="{key}"]'
 
 
-def status_of(driver: Any, key: str) -> str | None:
-    result: str | None = driver.execute_script(
-        "const c = document.querySelector(arguments[0]); return c && c.dataset.status;",
-        card(driver, key),
-    )
-    return result
-
-
-def check_renditions(driver: Any, root: Path, selector: str = "img.rendition-img") -> int:
-    """Every rendition image loaded, and what the page says of it is what the file is."""
-    shown = driver.execute_script(
-        """return [...document.querySelectorAll(arguments[0])].map(img => ({
-             complete: img.complete, nw: img.naturalWidth, nh: img.naturalHeight,
-             key: img.dataset.key, w: +img.dataset.width, h: +img.dataset.height,
-             bytes: +img.dataset.bytes,
-             caption: img.parentElement.querySelector('figcaption').textContent}))""",
-        selector,
-    )
-    for img in shown:
-        path = root / "photos-output" / img["key"]
-        assert img["complete"] and img["nw"] > 0, img
-        assert (img["nw"], img["nh"]) == (img["w"], img["h"]) == size_of(path.read_bytes()), img
-        assert img["bytes"] == path.stat().st_size, img
-        assert f"{img['w']}×{img['h']}" in img["caption"], img
-    return len(shown)
+KEYS = [f"images/{name}" for name in SOURCES]
+NEW = "images/new photo.jpg"
+DROPPED = "images/dropped.jpg"
 
 
 def test_serve_in_chromium(server: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
     url, root = server
-    wait = WebDriverWait(browser, 20, poll_frequency=0.1)
+    page = Page(browser, root)
     browser.get(url)
+    page.until(lambda: page.loaded(*KEYS))
+    assert page.renditions() == 3 * len(SOURCES)
+    assert page.text(f"{card(KEYS[3])} .facts").startswith("heic · 1280×854 · ")
+    assert page.text(f"{card(KEYS[0])} .facts").startswith("jpeg · 450×600 · EXIF orientation 5")
+    upload_through_the_file_input(page, tmp_path)
+    screenshot(page, tmp_path)
+    broken_file_shows_the_cli_line(page, tmp_path)
+    drop_pending_then_done(page)
+    too_big_is_refused(page)
+    detail_view(page)
+    delete_takes_the_renditions(page)
 
-    def all_loaded(keys: list[str]) -> bool:
-        return all(status_of(browser, k) == "done" for k in keys) and bool(
-            browser.execute_script(
-                "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-            )
-        )
 
-    keys = [f"images/{name}" for name in SOURCES]
-    wait.until(lambda _: all_loaded(keys))
-    assert check_renditions(browser, root) == 3 * len(SOURCES)
-    facts = browser.find_element(By.CSS_SELECTOR, f"{card(browser, keys[3])} .facts").text
-    assert facts.startswith("heic · 1280×854 · ")
-    facts = browser.find_element(By.CSS_SELECTOR, f"{card(browser, keys[0])} .facts").text
-    assert facts.startswith("jpeg · 450×600 · EXIF orientation 5 · ")
-
-    # Upload a new photo through the file input: pending, then its renditions, no reload.
-    marker = browser.execute_script("return window.__marker = Math.random()")
+def upload_through_the_file_input(page: Page, tmp_path: Path) -> None:
+    """A new photo: pending, then its renditions, without a reload."""
+    marker = page.js("return window.__marker = Math.random()")
     upload = tmp_path / "new photo.jpg"  # a phone photo lying on its side (EXIF 6)
     shutil.copyfile(corpus_file("mei__Samsung_GT-I9000_orientation6.jpg"), upload)
-    browser.find_element(By.ID, "file").send_keys(str(upload))
-    new_key = "images/new photo.jpg"
-    wait.until(lambda _: all_loaded([new_key]))
-    assert browser.execute_script("return window.__marker") == marker  # same page, no reload
-    assert check_renditions(browser, root, f"{card(browser, new_key)} img.rendition-img") == 3
-    assert (root / "photos-output" / "large" / "images" / "new photo.jpg.jpg").is_file()
+    page.pick(upload)
+    page.until(lambda: page.loaded(NEW))
+    assert page.js("return window.__marker") == marker  # the same page: no reload
+    assert page.renditions(f"{card(NEW)} img.rendition-img") == 3
+    assert size_of((page.root / "photos-output/large/images/new photo.jpg.jpg").read_bytes()) == (
+        480,
+        640,
+    )
 
-    wait.until(  # previews fade in over the placeholder: shoot once they are in
-        lambda _: browser.execute_script(
+
+def screenshot(page: Page, tmp_path: Path) -> None:
+    page.until(  # previews fade in over the placeholder: shoot once they are in
+        lambda: page.js(
             "return [...document.querySelectorAll('.preview img')]"
             ".every(i => getComputedStyle(i).opacity === '1')"
         )
     )
     shot = tmp_path / "serve.png"
-    assert browser.save_screenshot(str(shot))
+    assert page.driver.save_screenshot(str(shot))
     assert size_of(shot.read_bytes()) == (WIDTH, HEIGHT)
     if os.environ.get("SERVE_SCREENSHOT"):
         save_small(shot, REPO / os.environ["SERVE_SCREENSHOT"])
 
-    # A broken file: its card shows the CLI's one line and nothing else changes.
+
+def broken_file_shows_the_cli_line(page: Page, tmp_path: Path) -> None:
+    """Its card shows the CLI's one line, and nothing else changes."""
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"this is not a JPEG, whatever its name says\n" * 4)
     expected = cli_line("images/broken.jpg", broken.read_bytes())
-    browser.find_element(By.ID, "file").send_keys(str(broken))
-    sel = f"{card(browser, 'images/broken.jpg')} .status"
-    wait.until(
-        lambda _: (
-            browser.execute_script(
-                "const s = document.querySelector(arguments[0]); return s && s.textContent;", sel
-            )
-            == expected
+    page.pick(broken)
+    page.until(lambda: page.text(f"{card('images/broken.jpg')} .status") == expected)
+    assert (
+        page.js(
+            "return document.querySelectorAll(arguments[0]).length",
+            f"{card('images/broken.jpg')} img",
         )
+        == 0
     )
-    assert not browser.find_elements(By.CSS_SELECTOR, f"{card(browser, 'images/broken.jpg')} img")
-    assert all(status_of(browser, k) == "done" for k in [*keys, new_key])
-    assert check_renditions(browser, root) == 3 * (len(SOURCES) + 1)
+    assert all(page.status(k) == "done" for k in [*KEYS, NEW])
+    assert page.renditions() == 3 * (len(SOURCES) + 1)
 
-    # Drag and drop (a real drop event carrying a File): pending first, then renditions.
-    dropped = "images/dropped.jpg"
-    browser.execute_script(
+
+def drop_pending_then_done(page: Page) -> None:
+    """A real drop event carrying a File: the card is pending first, then has renditions."""
+    page.js(
         """window.__seen = [];
         new MutationObserver(() => {
           const c = document.querySelector(arguments[0]);
           if (c && window.__seen.at(-1) !== c.dataset.status) window.__seen.push(c.dataset.status);
-        }).observe(document.getElementById('grid'), {subtree: true, childList: true,
-                                                      attributes: true});
-        fetch(arguments[1]).then(r => r.blob()).then(blob => {
-          const dt = new DataTransfer();
-          dt.items.add(new File([blob], 'dropped.jpg', {type: 'image/jpeg'}));
-          document.getElementById('drop').dispatchEvent(
-            new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
-        });""",
-        card(browser, dropped),
-        f"/files/source/{keys[1]}",
+        }).observe(document.getElementById('grid'),
+                   {subtree: true, childList: true, attributes: true});""",
+        card(DROPPED),
     )
-    wait.until(lambda _: all_loaded([dropped]))
-    assert browser.execute_script("return window.__seen") == ["pending", "done"]
-    assert (root / "photos" / dropped).read_bytes() == (root / "photos" / keys[1]).read_bytes()
+    page.js(
+        DROP_JS + "fetch(arguments[0]).then(r => r.blob())"
+        ".then(b => dropFile(new File([b], 'dropped.jpg', {type: 'image/jpeg'})));",
+        f"/files/source/{KEYS[1]}",
+    )
+    page.until(lambda: page.loaded(DROPPED))
+    assert page.js("return window.__seen") == ["pending", "done"]
+    root = page.root / "photos"
+    assert (root / DROPPED).read_bytes() == (root / KEYS[1]).read_bytes()
 
-    # Over max_bytes: refused before it lands (413), with the reason, and no card.
-    browser.execute_script(
-        """const dt = new DataTransfer();
-        dt.items.add(new File([new Uint8Array(arguments[0] + 1)], 'big.jpg'));
-        document.getElementById('drop').dispatchEvent(
-          new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));""",
-        MAX_BYTES,
+
+def too_big_is_refused(page: Page) -> None:
+    """Over max_bytes: the reason, in process()'s words, and nothing lands."""
+    page.js(
+        DROP_JS + "dropFile(new File([new Uint8Array(arguments[0] + 1)], 'big.jpg'));", MAX_BYTES
     )
-    big = "#uploads li.error"
-    wait.until(lambda _: browser.find_elements(By.CSS_SELECTOR, big))
-    assert browser.find_element(By.CSS_SELECTOR, big).text.startswith(
+    page.until(lambda: page.text("#uploads li.error"))
+    assert page.text("#uploads li.error").startswith(
         f"error: s3://photos/images/big.jpg: {MAX_BYTES + 1} bytes is over the limit of "
         f"{MAX_BYTES} (THUMBSMITH_MAX_BYTES)"
     )
-    assert not (root / "photos" / "images" / "big.jpg").exists()
-    assert status_of(browser, "images/big.jpg") is None
+    assert not (page.root / "photos" / "images" / "big.jpg").exists()
+    assert page.status("images/big.jpg") is None
 
-    # The detail view: the original, each rendition at 1:1, the render time.
-    browser.find_element(By.CSS_SELECTOR, f"{card(browser, new_key)} h2 a").click()
-    wait.until(
-        lambda _: browser.execute_script(
+
+def detail_view(page: Page) -> None:
+    """The original, each rendition at 1:1, the render time."""
+    page.js("document.querySelector(arguments[0]).click()", f"{card(NEW)} h2 a")
+    page.until(
+        lambda: page.js(
             "const o = document.getElementById('original');"
             "return o && o.complete && o.naturalWidth > 0"
         )
     )
-    assert check_renditions(browser, root, "#detail img.rendition-img") == 3
-    widths = browser.execute_script(
+    assert page.renditions("#detail img.rendition-img") == 3
+    sizes = page.js(
         "return [...document.querySelectorAll('#detail img.rendition-img')]"
         ".map(i => { const r = i.getBoundingClientRect();"
         "            return [[r.width, r.height], [i.naturalWidth, i.naturalHeight]]; })"
     )
-    assert all(shown == natural for shown, natural in widths), widths  # 1:1
-    assert "render time: " in browser.find_element(By.ID, "render-time").text
-    assert " ms" in browser.find_element(By.ID, "render-time").text
-    browser.find_element(By.CSS_SELECTOR, "#detail a[href='#']").click()
-    wait.until(lambda _: not browser.find_element(By.ID, "detail").is_displayed())
+    assert all(shown == natural for shown, natural in sizes), sizes  # 1:1
+    time = page.text("#render-time")
+    assert re.fullmatch(r"render time: [0-9.]+ ms", time), time
+    page.js("document.querySelector('#detail a[href=\"#\"]').click()")
+    page.until(lambda: page.js("return document.getElementById('detail').hidden"))
 
-    # Delete a source: its card goes, and so do its renditions.
-    gone = keys[0]
-    browser.find_element(By.CSS_SELECTOR, f"{card(browser, gone)} button.delete").click()
-    browser.switch_to.alert.accept()
-    wait.until(lambda _: status_of(browser, gone) is None)
-    out = root / "photos-output"
-    wait.until(lambda _: not any(out.rglob(gone.rsplit("/", 1)[1] + ".*")))
-    assert not (root / "photos" / gone).exists()
-    assert all(status_of(browser, k) == "done" for k in [*keys[1:], new_key, dropped])
+
+def delete_takes_the_renditions(page: Page) -> None:
+    gone = KEYS[0]
+    page.js("document.querySelector(arguments[0]).click()", f"{card(gone)} button.delete")
+    page.driver.switch_to.alert.accept()
+    page.until(lambda: page.status(gone) is None)
+    out = page.root / "photos-output"
+    page.until(lambda: not any(out.rglob(gone.rsplit("/", 1)[1] + ".*")))
+    assert not (page.root / "photos" / gone).exists()
+    assert all(page.status(k) == "done" for k in [*KEYS[1:], NEW, DROPPED])
