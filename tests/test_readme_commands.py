@@ -158,3 +158,15 @@ def test_readme_commands_work_in_a_new_shell(shell: dict[str, str], tmp_path: Pa
     out_bucket = Path(shell["HOME"]) / "buckets" / "photos-output"
     assert size_of((out_bucket / "medium" / "images" / "a.jpg.jpg").read_bytes()) == (640, 480)
     assert shutil.which("uv", path=shell["PATH"])
+
+
+def test_without_a_writable_link_dir_bootstrap_says_what_to_add(tmp_path: Path) -> None:
+    env = {**os.environ, "BOOTSTRAP_LINK_DIR": str(tmp_path / "not-there")}
+    done = subprocess.run(
+        ["bash", "scripts/bootstrap"], cwd=REPO, env=env, text=True, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    line = re.search(r'^  export PATH="(.+):\$PATH"$', done.stderr, flags=re.M)
+    assert line, done.stderr
+    assert (Path(line[1]) / "uv").is_file()
+    assert not (tmp_path / "not-there").exists()

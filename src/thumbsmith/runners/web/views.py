@@ -162,11 +162,11 @@ def _source_facts(store: LocalStore, bucket: str, key: str) -> dict[str, Any]:
         return facts
 
     def read() -> dict[str, Any]:
-        with path.open("rb") as fh:
-            head = fh.read(_HEADER_BYTES)
         try:
+            with path.open("rb") as fh:
+                head = fh.read(_HEADER_BYTES)
             header = sniff(head)
-        except ThumbsmithError:
+        except (ThumbsmithError, OSError):  # not an image, or deleted since the listing
             return {}
         return {
             "format": header.format,
