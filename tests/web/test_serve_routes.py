@@ -276,3 +276,17 @@ def test_upload_then_delete_through_the_watch(root: Path) -> None:
         missing = client.delete("/api/source", params={"key": "images/cat.jpg"}, headers=CHANGE)
         assert missing.status_code == 404
     assert [r.status for r in results] == ["written", "deleted"]
+
+
+def test_a_busy_port_is_one_line_naming_it(root: Path) -> None:
+    import socket
+
+    from thumbsmith.errors import ConfigError
+    from thumbsmith.runners.serve import serve
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"--port {port}: cannot listen"):
+            serve(parse_target(str(root / "photos")), S.load(env={}), port=port)

@@ -21,6 +21,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.errors import ConfigError
 from thumbsmith.runners import bootstrap
 from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import Target
@@ -117,7 +118,11 @@ def serve(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), port))
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
     sock.listen(128)  # connections queue from here on, while the app starts
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
