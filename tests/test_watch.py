@@ -53,8 +53,9 @@ def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:
         assert wait_for(lambda: any(r.status == "permanent" for r in results))
 
         (images / "new one.jpg").unlink()
-        assert wait_for(lambda: not large.exists())
-        assert not (tmp_path / "photos-output" / "thumb" / "images" / "new one.jpg.jpg").exists()
+        thumb = tmp_path / "photos-output" / "thumb" / "images" / "new one.jpg.jpg"
+        # The renditions go one after another: large first, thumb a moment later.
+        assert wait_for(lambda: not large.exists() and not thumb.exists())
     finally:
         stop.set()
         thread.join(timeout=30)
