@@ -57,6 +57,21 @@ PLAN: dict[str, Try] = {
     ),
     'THUMBSMITH_RENDITIONS="large=1280,medium=640,thumb=160x160" THUMBSMITH_QUALITY=80 '
     "uv run thumbsmith config": Try("run", expect="quality = 80"),
+    # Example values of a setting: they must parse, so `config` is run with each.
+    'THUMBSMITH_RENDITIONS="large=1280:avif+webp+jpeg,card=400x300:cover:attention:webp+jpeg,'
+    'thumb=160"': Try(
+        "run",
+        'THUMBSMITH_RENDITIONS="large=1280:avif+webp+jpeg,card=400x300:cover:attention:webp+jpeg,'
+        'thumb=160" uv run thumbsmith config',
+        "card",
+    ),
+    'THUMBSMITH_RENDITIONS="hero=1920x600:cover:entropy:avif@45+jpeg,logo=256:contain:png,'
+    'clip=480:webp:animated"': Try(
+        "run",
+        'THUMBSMITH_RENDITIONS="hero=1920x600:cover:entropy:avif@45+jpeg,logo=256:contain:png,'
+        'clip=480:webp:animated" uv run thumbsmith config',
+        "hero",
+    ),
     "./scripts/fuzz": Try("run", "./scripts/fuzz --count 20 --jobs 1"),
     "uv run pytest tests/reliability --runslow -k 2000 -s": Try(
         "resolve", "uv run pytest tests/reliability --runslow -k 2000 --collect-only -q", "2000"
