@@ -275,7 +275,11 @@ def test_upload_then_delete_through_the_watch(root: Path) -> None:
         assert wait_for(lambda: json.loads(times.read_text()) == {})
         missing = client.delete("/api/source", params={"key": "images/cat.jpg"}, headers=CHANGE)
         assert missing.status_code == 404
-    assert [r.status for r in results] == ["written", "deleted"]
+    # A busy machine may report the upload twice (created, then closed after a pause);
+    # the second is an idempotent skip, never a second write.
+    statuses = [r.status for r in results]
+    assert statuses[0] == "written" and statuses[-1] == "deleted", statuses
+    assert set(statuses[1:-1]) <= {"skipped"}, statuses
 
 
 def test_a_busy_port_is_one_line_naming_it(root: Path) -> None:
