@@ -34,7 +34,21 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row['name']} = {row['value']}    [{row['source']}; {row['env']}]")
         print(f"    {row['help']}")
     _print_renditions(settings)
+    print("effective endpoints (what boto3 will call):")
+    for service, value, where in effective_endpoints(settings):
+        print(f"    {service} = {value or '(none)'}    [{where}]")
     return 0
+
+
+def effective_endpoints(settings: Settings) -> list[tuple[str, str, str]]:
+    import os
+
+    from thumbsmith.endpoints import effective
+    from thumbsmith.settings import env_name
+
+    s3 = effective("s3", settings.s3_endpoint_url, os.environ, env_name("s3_endpoint_url"))
+    sqs = effective("sqs", settings.sqs_endpoint_url, os.environ, env_name("sqs_endpoint_url"))
+    return [("s3", *s3), ("sqs", *sqs)]
 
 
 def _print_renditions(settings: Settings) -> None:

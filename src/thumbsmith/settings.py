@@ -28,6 +28,7 @@ from thumbsmith.core.spec import (
     parse_renditions,
     renditions_from_tables,
 )
+from thumbsmith.endpoints import check_aws_environment, check_endpoint
 from thumbsmith.errors import ConfigError
 from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
@@ -38,9 +39,33 @@ DEFAULT_FILE = "thumbsmith.toml"
 Check = Callable[[Any], object]
 
 
-def setting(default: Any, help: str, *, group: str, check: Check | None = None) -> Any:
-    """Declare a setting. ``check`` raises ``ValueError`` with a reason for a bad value."""
-    return field(default=default, metadata={"help": help, "group": group, "check": check})
+HIDDEN = "'<hidden>'"
+
+
+def setting(
+    default: Any, help: str, *, group: str, check: Check | None = None, secret: bool = False
+) -> Any:
+    """Declare a setting. ``check`` raises ``ValueError`` with a reason for a bad value.
+
+    A ``secret`` setting (a token, a signing key) is never printed: ``thumbsmith config``,
+    error messages and the settings' repr show that it is set, not what it is.
+    """
+    return field(
+        default=default,
+        repr=not secret,
+        metadata={"help": help, "group": group, "check": check, "secret": secret},
+    )
+
+
+def is_secret(f: dataclasses.Field[Any]) -> bool:
+    return bool(f.metadata.get("secret"))
+
+
+def shown(f: dataclasses.Field[Any], value: Any) -> str:
+    """How a value may be printed: its repr, or for a secret only whether it is set."""
+    if is_secret(f):
+        return HIDDEN if value else "''"
+    return repr(value)
 
 
 def _between(low: float, high: float) -> Check:
@@ -219,14 +244,17 @@ class Settings:
     )
     s3_endpoint_url: str = setting(
         "",
-        "S3 endpoint (MinIO, R2, moto). Empty: boto3's own choice, which honours "
-        "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3.",
+        "S3 endpoint, scheme://host[:port] (MinIO, SeaweedFS, Ceph RGW, R2). Empty: boto3's "
+        "own choice, which honours AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL.",
         group="running",
+        check=check_endpoint,
     )
     sqs_endpoint_url: str = setting(
         "",
-        "SQS endpoint. Empty: boto3's own choice, which honours AWS_ENDPOINT_URL_SQS.",
+        "SQS endpoint, scheme://host[:port]. Empty: boto3's own choice, which honours "
+        "AWS_ENDPOINT_URL_SQS, then AWS_ENDPOINT_URL.",
         group="running",
+        check=check_endpoint,
     )
     retry_attempts: int = setting(
         8,
@@ -251,6 +279,29 @@ class Settings:
         20, "Worker: SQS long-poll wait, seconds.", group="running", check=_between(0, 20)
     )
     log_level: str = setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).", group="running")
+
+    # --- receive (bucket notifications over HTTP) ---------------------------------------
+    receive_token: str = setting(
+        "",
+        "Bearer token that `thumbsmith receive` requires on every notification (MinIO's "
+        "auth_token, SeaweedFS's bearer_token). Required to start receive; never printed.",
+        group="receive",
+        secret=True,
+    )
+    receive_max_bytes: int = setting(
+        1_048_576,
+        "Largest notification body `thumbsmith receive` reads, in bytes; larger gets 413.",
+        group="receive",
+        check=_between(1024, 2**30),
+    )
+    receive_timeout: float = setting(
+        300.0,
+        "Seconds `thumbsmith receive` gives one notification before answering 503 (the "
+        "sender retries; the work goes on and the retry finds it done). Also how long "
+        "SIGTERM waits for work in flight.",
+        group="receive",
+        check=_between(1, 3600),
+    )
 
     # --- derived ----------------------------------------------------------------------
     @cached_property
@@ -327,8 +378,9 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         except (ValueError, ConfigError) as exc:
             reason = exc.reason if isinstance(exc, ConfigError) else str(exc)
             where = sources.get(f.name, "default")
+            value_text = shown(f, raw) if is_secret(f) else repr(raw)
             raise ConfigError(
-                f"setting {f.name!r} ({env_name(f.name)}, from {where}) = {raw!r}: {reason}"
+                f"setting {f.name!r} ({env_name(f.name)}, from {where}) = {value_text}: {reason}"
             ) from None
         parsed[f.name] = value
     result = Settings(**parsed)
@@ -364,8 +416,13 @@ def load(
     config_file: str | Path | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Defaults, then the TOML file, then ``THUMBSMITH_*`` variables, then ``overrides``."""
+    """Defaults, then the TOML file, then ``THUMBSMITH_*`` variables, then ``overrides``.
+
+    The ``AWS_ENDPOINT_URL*`` variables are checked too, in ``env`` when it is given, so a
+    bad endpoint stops start-up here instead of in botocore's first call.
+    """
     env = os.environ if env is None else env
+    check_aws_environment(env)
     names = {f.name for f in fields()}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -414,8 +471,8 @@ def describe(settings: Settings) -> list[dict[str, str]]:
         {
             "name": f.name,
             "env": env_name(f.name),
-            "value": repr(getattr(settings, f.name)),
-            "default": repr(f.default),
+            "value": shown(f, getattr(settings, f.name)),
+            "default": shown(f, f.default),
             "source": settings.source_of(f.name),
             "group": f.metadata["group"],
             "help": f.metadata["help"],

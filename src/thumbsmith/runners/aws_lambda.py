@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from thumbsmith.errors import ConfigError
 from thumbsmith.runners import bootstrap, s3_batch
 from thumbsmith.service.dispatch import Handled, Verdict, handle
 from thumbsmith.service.events import quote_payload
@@ -66,7 +67,12 @@ def settings() -> Settings:
     """The container's settings, loaded (and validated) on first use."""
     global _settings
     if _settings is None:
-        _settings = load()
+        try:
+            _settings = load()
+        except ConfigError as exc:
+            # One line in the function's log that names the setting; the invocation fails.
+            logger.error(f"configuration error: {exc}")
+            raise ConfigError(exc.reason) from None
         bootstrap.start(_settings)
         logger.setLevel(_settings.log_level.upper())
     return _settings
