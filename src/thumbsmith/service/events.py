@@ -12,6 +12,8 @@ Every way of running thumbsmith (Lambda, worker, backfill, watch, convert) build
 * SNS records and SNS envelopes (SNS -> SQS without raw delivery) whose ``Message`` is
   an S3 notification; with raw delivery the SQS body is the notification itself;
 * EventBridge ``Object Created`` / ``Object Deleted`` events from ``aws.s3``;
+* SeaweedFS filer notifications (``{"event_type", "key": "/buckets/B/K", "message"}``,
+  as its webhook sends them): see :func:`seaweed_filer_events`;
 * and, through :func:`batch_task`, the tasks of an S3 Batch Operations invocation.
 
 Keys are decoded here, exactly once, each source by its own rule; nothing downstream
@@ -149,7 +151,10 @@ def _parse(payload: object, depth: int, via: str) -> Iterator[ObjectEvent]:
     if "detail-type" in data and "detail" in data:
         yield from _eventbridge(data)
         return
-    raise _bad("not an S3, SQS, SNS or EventBridge event", data)
+    if "event_type" in data and "message" in data:
+        yield from seaweed_filer_events(data)
+        return
+    raise _bad("not an S3, SQS, SNS or EventBridge event, nor a SeaweedFS filer event", data)
 
 
 def _record(record: object, depth: int, via: str) -> Iterator[ObjectEvent]:
@@ -271,3 +276,80 @@ def batch_task(task: Mapping[str, Any]) -> ObjectEvent:
         raise _bad("S3 Batch Operations task without s3Key or bucket", task)
     key, alt_keys = decodings(raw_key, unquote_plus, unquote)
     return ObjectEvent(bucket=bucket, key=key, source="s3-batch", alt_keys=alt_keys)
+
+
+# --- SeaweedFS filer notifications -----------------------------------------------------
+#: Where SeaweedFS's S3 gateway keeps buckets in the filer tree (its default).
+SEAWEED_BUCKETS = "/buckets/"
+_SEAWEED_KINDS = {"create": EventKind.CREATED, "update": EventKind.CREATED}
+
+
+def seaweed_filer_events(data: Mapping[str, Any]) -> Iterator[ObjectEvent]:
+    """A SeaweedFS filer event -> the object events it means for S3 keys.
+
+    ``key`` is the filer path (``/buckets/<bucket>/<key>``, not URL-encoded: nothing to
+    decode); for a rename it is the old path and the new one is ``new_parent_path`` +
+    ``new_entry.name``, so a rename is a removal plus a creation. Directories, the
+    gateway's own ``/buckets/.system`` tree, multipart staging under
+    ``<bucket>/.uploads/`` and paths outside ``/buckets/`` are skipped.
+    """
+    kind_name = data.get("event_type")
+    path, message = data.get("key"), data.get("message")
+    if not isinstance(path, str) or not isinstance(message, dict):
+        raise _bad("SeaweedFS filer event without a 'key' path or a 'message'", data)
+    new, old = message.get("new_entry"), message.get("old_entry")
+    if kind_name == "rename":
+        yield from _filer_event(path, old, EventKind.REMOVED)
+        parent = message.get("new_parent_path")
+        if isinstance(new, dict) and isinstance(parent, str):
+            new_path = f"{parent.rstrip('/')}/{new.get('name', '')}"
+            yield from _filer_event(new_path, new, EventKind.CREATED)
+        return
+    if kind_name == "delete":
+        yield from _filer_event(path, old, EventKind.REMOVED)
+        return
+    kind = _SEAWEED_KINDS.get(str(kind_name))
+    if kind is None:
+        raise _bad(f"SeaweedFS filer event of unknown type {kind_name!r}", data)
+    yield from _filer_event(path, new, kind)
+
+
+def _filer_event(path: str, entry: object, kind: EventKind) -> Iterator[ObjectEvent]:
+    if not isinstance(entry, dict):
+        log.debug("skipping SeaweedFS event without an entry for %s", path)
+        return
+    bucket, _, key = path.removeprefix(SEAWEED_BUCKETS).partition("/")
+    if (
+        not path.startswith(SEAWEED_BUCKETS)
+        or not key
+        or bucket.startswith(".")
+        or key.startswith(".uploads/")
+        or entry.get("is_directory")
+    ):
+        log.debug("skipping SeaweedFS filer path %s (not an object)", path)
+        return
+    attributes = entry.get("attributes") or {}
+    size = attributes.get("file_size") if isinstance(attributes, dict) else None
+    yield ObjectEvent(
+        bucket=bucket,
+        key=key,
+        kind=kind,
+        etag=_seaweed_etag(entry),
+        size=size if isinstance(size, int) else None,
+        source="seaweedfs",
+    )
+
+
+def _seaweed_etag(entry: Mapping[str, Any]) -> str | None:
+    """The S3 ETag the gateway stored (base64 in ``extended``), if it is there."""
+    import base64
+    import binascii
+
+    extended = entry.get("extended")
+    raw = extended.get("Seaweed-X-Amz-ETag") if isinstance(extended, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        return _etag(base64.b64decode(raw, validate=True).decode("ascii"))
+    except (binascii.Error, UnicodeDecodeError):
+        return None
