@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,17 @@ from http_proxy import ForwardingProxy
 from moto_server import make_buckets, make_queue, notify, queue_arn
 
 __all__ = ["make_buckets", "make_queue", "notify", "queue_arn"]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An S3 server a test talks to (moto or SeaweedFS): its name, a boto3 client, and
+    the environment (endpoint, credentials) under which thumbsmith reaches it by itself."""
+
+    name: str
+    s3: Any
+    env: dict[str, str]
+
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"

@@ -14,9 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_helpers import render_available
+from aws_helpers import Backend, render_available
 
 from moto_server import AWS_ENV, moto_server
+from seaweed_server import NOT_INSTALLED, SeaweedServer, find_weed, start_seaweed
 from thumbsmith.settings import Settings, load
 
 
@@ -63,3 +64,29 @@ def settings(moto_url: str) -> Settings:
 def needs_render() -> None:
     if not render_available():
         pytest.skip("thumbsmith.pipeline.render is not implemented yet")
+
+
+# --- a real S3 server too: SeaweedFS -----------------------------------------------------
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedServer]:
+    """One SeaweedFS for the session (~2 s to start), only when a test asks for it."""
+    if find_weed() is None:
+        pytest.skip(NOT_INSTALLED)
+    with start_seaweed() as server:
+        yield server
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def backend(
+    request: pytest.FixtureRequest, moto_url: str, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> Backend:
+    """Each test using it runs twice: against moto and against a real SeaweedFS. The
+    process environment points at that server for the test, as a user's would."""
+    if request.param == "moto":
+        return Backend("moto", s3, {**AWS_ENV, "AWS_ENDPOINT_URL": moto_url})
+    server: SeaweedServer = request.getfixturevalue("seaweed")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    env = {k: v for k, v in {**AWS_ENV, **server.env}.items() if k != "AWS_SESSION_TOKEN"}
+    return Backend("seaweedfs", server.client(), env)

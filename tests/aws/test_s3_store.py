@@ -1,11 +1,10 @@
-"""S3Store against the moto server: the Store contract, endpoints and error mapping."""
+"""S3Store: the Store contract on two backends (moto and a real SeaweedFS), endpoints
+and error mapping."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from aws_helpers import free_port_url, make_buckets
+from aws_helpers import Backend, free_port_url, make_buckets
 from botocore.exceptions import ClientError
 
 from thumbsmith.adapters.aws import map_error, sqs_client
@@ -27,7 +26,8 @@ from thumbsmith.settings import Settings
 UNICODE_KEY = "images/üñîcödé c++ 写真.jpg"
 
 
-def test_put_get_head_delete_round_trip(s3: Any, name: str, settings: Settings) -> None:
+def test_put_get_head_delete_round_trip(backend: Backend, name: str, settings: Settings) -> None:
+    s3 = backend.s3
     make_buckets(s3, name)
     store = s3_store(settings)  # endpoint from AWS_ENDPOINT_URL alone
     meta = {"thumbsmith-source-etag": "abc", "thumbsmith-source-key": UNICODE_KEY}
@@ -60,7 +60,8 @@ def test_put_get_head_delete_round_trip(s3: Any, name: str, settings: Settings) 
         store.head(name, UNICODE_KEY)
 
 
-def test_list_paginates(s3: Any, name: str, settings: Settings) -> None:
+def test_list_paginates(backend: Backend, name: str, settings: Settings) -> None:
+    s3 = backend.s3
     make_buckets(s3, name)
     for i in range(5):
         s3.put_object(Bucket=name, Key=f"images/{i}.jpg", Body=b"x" * i)
@@ -73,9 +74,9 @@ def test_list_paginates(s3: Any, name: str, settings: Settings) -> None:
 
 
 def test_missing_object_and_missing_bucket_are_distinct(
-    s3: Any, name: str, settings: Settings
+    backend: Backend, name: str, settings: Settings
 ) -> None:
-    make_buckets(s3, name)
+    make_buckets(backend.s3, name)
     store = s3_store(settings)
     with pytest.raises(ObjectNotFound, match="no such object"):
         store.head(name, "images/nope.jpg")
@@ -100,14 +101,62 @@ def test_settings_endpoint_overrides_environment(settings: Settings) -> None:
 
 
 def test_endpoint_from_aws_endpoint_url_s3(
-    moto_url: str, monkeypatch: pytest.MonkeyPatch, s3: Any, name: str, settings: Settings
+    backend: Backend, monkeypatch: pytest.MonkeyPatch, name: str, settings: Settings
 ) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
-    make_buckets(s3, name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", backend.env["AWS_ENDPOINT_URL"])
+    make_buckets(backend.s3, name)
     store = s3_store(settings)
     store.put(name, "images/a.jpg", b"x", content_type="image/jpeg")
     assert store.head(name, "images/a.jpg").size == 1
+
+
+# Keys a new user's uploads really have: NFD accents, '+', '%', '#', emoji, double spaces.
+ODD_KEYS = [
+    "images/cafe\u0301.jpg",
+    "images/caf\u00e9.jpg",
+    "images/c+d.jpg",
+    "images/100%.jpg",
+    "images/#1.jpg",
+    "images/\U0001f600.jpg",
+    "images/two  spaces.jpg",
+    "images/a%2Fb.jpg",
+    "images/what?.jpg",
+]
+
+
+def test_odd_keys_round_trip_exactly(backend: Backend, name: str, settings: Settings) -> None:
+    make_buckets(backend.s3, name)
+    store = s3_store(settings)
+    for n, key in enumerate(ODD_KEYS):
+        store.put(name, key, bytes([n]), content_type="image/jpeg", metadata={"k": key})
+    assert sorted(i.key for i in store.list(name, "images/")) == sorted(ODD_KEYS)
+    for n, key in enumerate(ODD_KEYS):
+        data, info = store.get(name, key)
+        assert data == bytes([n]) and info.metadata == {"k": key}
+
+
+def test_multipart_etag_is_kept_unquoted(backend: Backend, name: str, settings: Settings) -> None:
+    s3 = backend.s3
+    make_buckets(s3, name)
+    upload = s3.create_multipart_upload(Bucket=name, Key="images/big.bin")["UploadId"]
+    parts = [
+        {
+            "PartNumber": i,
+            "ETag": s3.upload_part(
+                Bucket=name, Key="images/big.bin", UploadId=upload, PartNumber=i, Body=body
+            )["ETag"],
+        }
+        for i, body in ((1, b"a" * 5 * 1024 * 1024), (2, b"b" * 10))
+    ]
+    s3.complete_multipart_upload(
+        Bucket=name, Key="images/big.bin", UploadId=upload, MultipartUpload={"Parts": parts}
+    )
+    store = s3_store(settings)
+    head = store.head(name, "images/big.bin")
+    assert head.size == 5 * 1024 * 1024 + 10 and '"' not in head.etag
+    (listed,) = store.list(name, "images/")
+    assert listed.etag == head.etag == store.get(name, "images/big.bin")[1].etag
 
 
 def _client_error(code: str, status: int) -> ClientError:
@@ -169,3 +218,23 @@ def test_read_timeout_is_a_setting_and_long_polls_get_their_wait_on_top(
     assert client_options(settings, "s3").config().read_timeout == 7
     # A 20 s long poll must not be cut off by a 7 s read timeout and retried forever.
     assert sqs_client(client_options(settings, "sqs")).meta.config.read_timeout == 27
+
+
+@pytest.mark.parametrize(
+    "key", ["images//a.jpg", "images/./x.jpg", "images/../x.jpg", "images/" + "x" * 256]
+)
+def test_keys_stores_disagree_on_are_refused_on_every_backend(
+    backend: Backend, name: str, settings: Settings, key: str
+) -> None:
+    """SeaweedFS stores images//a.jpg as images/a.jpg (it would share renditions with that
+    source) and refuses the others; moto keeps them all. thumbsmith refuses them on both,
+    permanently, before any request, and writes nothing."""
+    from thumbsmith.errors import UnsafeKey
+    from thumbsmith.runners.bootstrap import processor
+    from thumbsmith.service.events import ObjectEvent
+
+    make_buckets(backend.s3, name)
+    with pytest.raises(UnsafeKey, match="key") as err:
+        processor(s3_store(settings), settings).process(ObjectEvent(name, key))
+    assert err.value.permanent and f"s3://{name}/" in str(err.value)
+    assert backend.s3.list_objects_v2(Bucket=f"{name}-output")["KeyCount"] == 0

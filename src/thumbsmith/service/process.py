@@ -19,7 +19,7 @@ from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import BucketNotFound, ImageTooLarge, ObjectNotFound, ThumbsmithError
 from thumbsmith.service.events import EventKind, ObjectEvent
-from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.keys import KeyMapper, check_portable_key
 from thumbsmith.service.rules import Rules
 
 log = logging.getLogger("thumbsmith")
@@ -127,6 +127,7 @@ class Processor:
             elif self.keys.is_own_output(event.bucket, event.key):
                 outcome = Outcome(event, "ignored", "key is one of thumbsmith's renditions")
             else:
+                check_portable_key(event.key)
                 self.keys.check_no_recursion(event.bucket)
                 if event.kind is EventKind.REMOVED:
                     outcome = self._remove(event)
