@@ -1,4 +1,4 @@
-"""``thumbsmith``: convert, backfill, watch, serve, worker, package, config.
+"""``thumbsmith``: convert, backfill, sync, watch, serve, worker, receive, package, config.
 
 Argument parsing and printing only: each command calls a runner, which builds
 ``ObjectEvent``s for the one ``process()``, and prints what it returns: one clear line
@@ -195,6 +195,40 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_receive(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.runners.receive import run_receive
+
+    run_receive(args.listen, settings, workers=args.workers)
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.runners.sync import sync
+    from thumbsmith.runners.target import parse_target
+
+    target = parse_target(args.target, args.prefix)
+
+    def report(result: Result) -> None:
+        if result.failed:
+            print(f"error: {result.message}", file=sys.stderr, flush=True)
+
+    summary = sync(
+        target,
+        settings,
+        workers=args.workers,
+        dry_run=args.dry_run,
+        on_line=lambda line: print(line, flush=True),
+        on_result=report,
+    )
+    print(f"sync {target.display}: {summary.line()}")
+    if summary.failed:
+        print(f"{summary.failed} failure(s):", file=sys.stderr)
+        for line in summary.failures:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.tools.package import PackageError, build_zip
 
@@ -212,11 +246,25 @@ def _cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+ENDPOINTS_HELP = """\
+S3-compatible stores and credentials:
+  THUMBSMITH_S3_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
+                  the S3 endpoint, e.g. http://127.0.0.1:9000 (MinIO, SeaweedFS, Ceph, R2)
+  THUMBSMITH_SQS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS
+                  the SQS endpoint (worker, backfill --enqueue)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), AWS_DEFAULT_REGION
+                  credentials, read by boto3 as usual
+  'thumbsmith config' shows the endpoints in effect and where each came from.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsmith",
         description="Turn images in a bucket (S3 or a local folder) into JPEG, WebP, AVIF or PNG "
         "renditions.",
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"thumbsmith {__version__}")
     parser.add_argument("--config", help="TOML settings file (default: ./thumbsmith.toml)")
@@ -245,7 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("backfill", "process every existing object under a prefix (resumable)"),
         ("watch", "process files as they appear in a local bucket folder"),
     ):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            epilog=ENDPOINTS_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX")
         p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
         p.add_argument("--workers", type=int, help="processes (default: one per core)")
@@ -262,7 +315,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="render processes (default: one per core)")
     p.set_defaults(func=_cmd_serve)
 
-    p = sub.add_parser("worker", help="consume S3 events from an SQS(-compatible) queue")
+    p = sub.add_parser(
+        "sync",
+        help="render what is missing or stale and delete renditions whose source is gone",
+        description="One pass: render what is missing or stale (as backfill), then delete "
+        "the renditions and manifests whose source is gone. Only objects whose metadata "
+        "says thumbsmith wrote them are ever deleted. Resumable; safe from cron.",
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX")
+    p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
+    p.add_argument("--workers", type=int, help="processes (default: one per core)")
+    p.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    p.set_defaults(func=_cmd_sync)
+
+    p = sub.add_parser(
+        "receive",
+        help="HTTP receiver for bucket notifications (MinIO webhook, SeaweedFS filer)",
+        description="Accept bucket notifications at POST /events (MinIO's webhook target, "
+        "SeaweedFS's filer webhook; the shape is detected from the body) and process each "
+        "before answering: 2xx when done or failed for good, 503 when a retry can help. "
+        "Requires THUMBSMITH_RECEIVE_TOKEN as 'Authorization: Bearer TOKEN'. GET /health.",
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8780",
+        metavar="HOST:PORT",
+        help="address to listen on (default 127.0.0.1:8780; anything else is reachable "
+        "from other machines)",
+    )
+    p.add_argument("--workers", type=int, help="render processes (default: one per core)")
+    p.set_defaults(func=_cmd_receive)
+
+    p = sub.add_parser(
+        "worker",
+        help="consume S3 events from an SQS(-compatible) queue",
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--queue-url", required=True)
     p.add_argument("--concurrency", type=int, help="jobs at once (default: one per core)")
     p.add_argument("--max-messages", type=int, help="stop after this many (testing)")

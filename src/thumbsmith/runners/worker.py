@@ -66,7 +66,7 @@ class JobResult:
     permanent: int = 0
 
 
-def _job(body: str) -> JobResult:
+def _job(body: str | bytes) -> JobResult:
     assert _child_processor is not None, "pool initializer did not run"
     handled = handle(body, _child_processor)
     return JobResult(

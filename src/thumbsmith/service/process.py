@@ -138,6 +138,12 @@ class Processor:
         outcome.ms = (time.perf_counter() - start) * 1000
         return outcome
 
+    def pending(self, bucket: str, key: str) -> list[str]:
+        """The rendition keys :meth:`process` would write for this source now (a dry run:
+        HEADs only). Raises :class:`ObjectNotFound` when the source is gone."""
+        source = self.store.head(bucket, key)
+        return sorted(self._stale(source, self.keys.output_bucket(bucket)).values())
+
     # --- created ---------------------------------------------------------------------
     def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[tuple[str, str], str]:
         """Outputs ((name, format) -> key) not yet made from this exact source and options."""

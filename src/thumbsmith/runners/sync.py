@@ -1,0 +1,193 @@
+"""``thumbsmith sync``: make the output bucket match the sources, in one pass.
+
+1. Render what is missing or stale, exactly as backfill does (same pool, same
+   idempotent :meth:`Processor.process`).
+2. Delete what thumbsmith wrote for sources that are gone. The output bucket is listed
+   and each object's metadata decides, never its key's shape: only an object whose
+   ``thumbsmith-source-key`` names a source under the synced prefix that is missing
+   from the listing, and still missing on a fresh HEAD, is deleted. Objects without that
+   metadata (anything thumbsmith did not write) are never touched. Renditions at the keys
+   the current templates give for a listed source are known to be live and skip the HEAD.
+
+Both halves are idempotent, so an interrupted run is finished by the next one, and a
+run with nothing to do writes and deletes nothing: safe from cron. With ``dry_run``
+nothing is written or deleted; the summary says what would be.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from thumbsmith.adapters.storage import ObjectInfo, Store
+from thumbsmith.errors import BucketNotFound, ObjectNotFound, ThumbsmithError
+from thumbsmith.runners import bootstrap, pool
+from thumbsmith.runners.backfill import backfill
+from thumbsmith.runners.target import Target
+from thumbsmith.service.process import META_SOURCE_KEY
+from thumbsmith.settings import Settings
+
+HEAD_THREADS = 8
+
+OnLine = Callable[[str], None]
+
+
+@dataclass
+class SyncSummary:
+    dry_run: bool = False
+    sources: int = 0
+    rendered: dict[str, int] = field(default_factory=dict)  # status -> count
+    would_render: list[str] = field(default_factory=list)  # dry run: rendition URIs
+    deleted: list[str] = field(default_factory=list)  # (or would delete, in a dry run)
+    foreign: int = 0  # output objects thumbsmith did not write: left alone
+    kept: int = 0  # thumbsmith objects whose source exists (or lies outside the prefix)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def line(self) -> str:
+        verb = "would delete" if self.dry_run else "deleted"
+        if self.dry_run:
+            render = f"{len(self.would_render)} rendition(s) to render"
+        else:
+            render = ", ".join(f"{n} {s}" for s, n in sorted(self.rendered.items())) or "none"
+        return (
+            f"{self.sources} source(s): {render}; {verb} {len(self.deleted)} orphaned "
+            f"object(s); {self.kept} kept; {self.foreign} not thumbsmith's, left alone"
+            + (f"; {self.failed} failed" if self.failures else "")
+        )
+
+
+def sync(
+    target: Target,
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    dry_run: bool = False,
+    on_line: OnLine | None = None,
+    on_result: Callable[[pool.Result], None] | None = None,
+) -> SyncSummary:
+    settings = target.settings_for(settings)
+    summary = SyncSummary(dry_run=dry_run)
+    say = on_line or (lambda line: None)
+    if dry_run:
+        _plan_renders(target, settings, summary, say)
+    else:
+        rendered = backfill(target, settings, workers=workers, on_result=on_result)
+        summary.rendered = dict(rendered.counts)
+        summary.failures += rendered.failures
+    _delete_orphans(target, settings, summary, say)
+    return summary
+
+
+def _sources(store: Store, target: Target, settings: Settings) -> dict[str, ObjectInfo]:
+    listing = store.list(target.bucket, target.prefix_or(settings))
+    return {info.key: info for info in listing if not info.key.endswith("/")}
+
+
+def _plan_renders(target: Target, settings: Settings, summary: SyncSummary, say: OnLine) -> None:
+    store = target.open(settings)
+    processor = bootstrap.processor(store, settings)
+    sources = _sources(store, target, settings)
+    summary.sources = len(sources)
+    for key in sources:
+        if not processor.keys.accepts(key):
+            continue
+        try:
+            pending = processor.pending(target.bucket, key)
+        except ObjectNotFound:
+            continue  # deleted since the listing
+        except ThumbsmithError as exc:
+            summary.failures.append(str(exc.for_object(f"s3://{target.bucket}/{key}")))
+            continue
+        out_bucket = processor.keys.output_bucket(target.bucket)
+        for out_key in pending:
+            uri = f"s3://{out_bucket}/{out_key}"
+            summary.would_render.append(uri)
+            say(f"would render {uri}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    key: str
+    action: str  # "delete", "keep", "foreign", "failed"
+    detail: str = ""
+
+
+def _delete_orphans(target: Target, settings: Settings, summary: SyncSummary, say: OnLine) -> None:
+    store = target.open(settings)
+    keys = bootstrap.process_config(settings).keys
+    prefix = target.prefix_or(settings)
+    out_bucket = keys.output_bucket(target.bucket)
+    sources = _sources(store, target, settings)  # listed before the outputs: see _judge
+    summary.sources = summary.sources or len(sources)
+    live = {k for src in sources for k in keys.output_keys(target.bucket, src).values()}
+    try:
+        outputs = [
+            info.key
+            for info in store.list(out_bucket)
+            if info.key not in live and not (out_bucket == target.bucket and info.key in sources)
+        ]
+    except BucketNotFound:
+        return  # no output bucket: nothing thumbsmith wrote can be orphaned
+
+    def judge(out_key: str) -> _Verdict:
+        return _judge(store, target.bucket, out_bucket, out_key, prefix, sources)
+
+    with cf.ThreadPoolExecutor(HEAD_THREADS) as threads:
+        for verdict in threads.map(judge, outputs):
+            _settle(store, out_bucket, verdict, summary, say)
+
+
+def _judge(
+    store: Store,
+    bucket: str,
+    out_bucket: str,
+    out_key: str,
+    prefix: str,
+    sources: dict[str, ObjectInfo],
+) -> _Verdict:
+    try:
+        source_key = store.head(out_bucket, out_key).metadata.get(META_SOURCE_KEY)
+    except ObjectNotFound:
+        return _Verdict(out_key, "keep", "gone already")
+    except ThumbsmithError as exc:
+        return _Verdict(out_key, "failed", str(exc))
+    if source_key is None:
+        return _Verdict(out_key, "foreign")
+    if source_key in sources or not source_key.startswith(prefix):
+        return _Verdict(out_key, "keep")
+    try:
+        # Uploaded after the listing? Then it is not orphaned: keep its renditions.
+        store.head(bucket, source_key)
+    except ObjectNotFound:
+        return _Verdict(out_key, "delete", source_key)
+    except ThumbsmithError as exc:
+        return _Verdict(out_key, "failed", str(exc))
+    return _Verdict(out_key, "keep")
+
+
+def _settle(
+    store: Store, out_bucket: str, verdict: _Verdict, summary: SyncSummary, say: OnLine
+) -> None:
+    uri = f"s3://{out_bucket}/{verdict.key}"
+    if verdict.action == "foreign":
+        summary.foreign += 1
+    elif verdict.action == "keep":
+        summary.kept += 1
+    elif verdict.action == "failed":
+        summary.failures.append(verdict.detail)
+    elif summary.dry_run:
+        summary.deleted.append(uri)
+        say(f"would delete {uri} (source {verdict.detail!r} is gone)")
+    else:
+        try:
+            store.delete(out_bucket, verdict.key)
+        except ThumbsmithError as exc:
+            summary.failures.append(str(exc))
+            return
+        summary.deleted.append(uri)
+        say(f"deleted {uri} (source {verdict.detail!r} is gone)")
