@@ -8,8 +8,8 @@ None and the fixtures skip with that reason.
 Start-up is ~2.2 s and ~120 MiB RSS, so the suites start it once per session.
 ``-master.peers=none`` skips a raft election that otherwise races the volume server's
 first heartbeat (3-7 s starts). A graceful stop of weed 4.48 hangs ~15 s on its own
-metadata subscribers, so :meth:`SeaweedServer.stop` gives SIGTERM 2 s, then SIGKILLs
-the process group; PR_SET_PDEATHSIG kills it with the test process too.
+metadata subscribers, so :meth:`SeaweedServer.stop` SIGKILLs the process group (the data
+is thrown away anyway); PR_SET_PDEATHSIG kills it with the test process too.
 
 Known differences from AWS S3 (and moto), found by probing it:
 
@@ -111,14 +111,11 @@ class SeaweedServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        # Straight to SIGKILL: the data is thrown away, and a graceful stop takes 15 s.
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(2)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
         # weed always also listens on /tmp/seaweedfs-<role>-grpc-<port>.sock and leaves
         # them behind when killed.
         for role in ROLES:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.context
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -50,6 +53,23 @@ def context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def exit_with_parent(poll: float = 1.0) -> None:
+    """In a child: exit as soon as the parent is gone.
+
+    A parent killed with SIGKILL (the OOM killer, ``kill -9``) never shuts its pool down,
+    and the children, which hold both ends of the pool's queues, would wait on them for
+    ever. Whatever they were doing is lost with the parent anyway: its sender retries.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def new_pool(target: Target, settings: Settings, workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
@@ -61,6 +81,7 @@ def new_pool(target: Target, settings: Settings, workers: int) -> ProcessPoolExe
 
 def _init_child(target: Target, settings: Settings) -> None:
     global _processor
+    exit_with_parent()
     bootstrap.start(settings)
     _processor = bootstrap.processor(target.open(settings), settings)
 

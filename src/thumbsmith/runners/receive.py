@@ -107,6 +107,9 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now, not when uvicorn gets to it: a sender that connects as soon as
+        # the address is printed waits in the backlog instead of being refused.
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise ConfigError(f"--listen {host}:{port}: cannot listen there ({exc.strerror})") from None

@@ -52,6 +52,7 @@ def _init_child(settings: Settings) -> None:
     # The parent decides when to stop; a signal to the whole group must not kill a job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pool.exit_with_parent()
     bootstrap.start(settings, logs="json")
     _child_processor = bootstrap.processor(bootstrap.s3_store(settings), settings)
 
