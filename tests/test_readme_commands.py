@@ -80,6 +80,34 @@ PLAN: dict[str, Try] = {
         "resolve", "uv run pytest tests/imaging -q --collect-only", "tests/imaging/"
     ),
     "uv run pytest --runslow": Try("resolve", "uv run pytest --version"),
+    # S3-compatible stores: the exports run as written; the rest needs a store.
+    "export AWS_ENDPOINT_URL=http://127.0.0.1:9000": Try("run"),
+    "export AWS_ACCESS_KEY_ID=thumbsmith AWS_SECRET_ACCESS_KEY=… AWS_DEFAULT_REGION=us-east-1": Try(
+        "run"
+    ),
+    "uv run thumbsmith config | tail -3": Try(
+        "run",
+        "AWS_ENDPOINT_URL=http://127.0.0.1:9000 uv run thumbsmith config | tail -3",
+        "s3 = http://127.0.0.1:9000    [AWS_ENDPOINT_URL]",
+    ),
+    "uv run thumbsmith backfill s3://photos/images/": Try(
+        "resolve", "uv run thumbsmith backfill --help", "AWS_ENDPOINT_URL"
+    ),
+    "THUMBSMITH_RECEIVE_TOKEN=$(openssl rand -hex 24) uv run thumbsmith receive --listen "
+    "127.0.0.1:8780": Try(
+        "start",
+        "THUMBSMITH_RECEIVE_TOKEN=$(openssl rand -hex 24) uv run thumbsmith receive --listen "
+        "127.0.0.1:0 --workers 1",
+        "listening on http://127.0.0.1:",
+    ),
+    # A MinIO server and its mc client: tests/aws/test_receive.py posts MinIO's bodies.
+    "mc admin config set ALIAS notify_webhook:thumbsmith endpoint=http://127.0.0.1:8780/events "
+    "auth_token=$THUMBSMITH_RECEIVE_TOKEN queue_dir=/var/lib/minio/events queue_limit=100000": Try(
+        "cloud"
+    ),
+    "mc admin service restart ALIAS": Try("cloud"),
+    "mc event add ALIAS/photos arn:minio:sqs::thumbsmith:webhook --event put,delete --prefix "
+    "images/": Try("cloud"),
     "SERVE_SCREENSHOT=docs/serve.png uv run pytest tests/web/test_serve_browser.py": Try(
         "resolve", "uv run pytest tests/web/test_serve_browser.py --collect-only -q", "chromium"
     ),

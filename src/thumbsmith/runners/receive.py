@@ -153,18 +153,19 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
             limit_concurrency=count * 8 + 8,
             timeout_keep_alive=5,
         )
+        # uvicorn drains, then re-raises the signal it caught with the previous handler
+        # restored: make that handler a clean exit, not death by SIGTERM (143). Installed
+        # before the address is printed, so a signal at any point from then on is clean.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: sys.exit(0))
         bound = sock.getsockname()
+        print(f"listening on http://{_url_host(host)}:{bound[1]}/events", flush=True)
         if not is_loopback(host):
             log.warning(
                 f"receive listens on {host}, reachable from other machines: keep the token "
                 "secret and put TLS (a reverse proxy) in front of it"
             )
         log.info("receive started", extra={"listen": f"{host}:{bound[1]}", "workers": count})
-        print(f"listening on http://{_url_host(host)}:{bound[1]}/events", flush=True)
-        # uvicorn drains, then re-raises the signal it caught with the previous handler
-        # restored: make that handler a clean exit, not death by SIGTERM (143).
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: sys.exit(0))
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         renderers.shutdown()
