@@ -23,8 +23,14 @@ class Receiver:
     of its render children) is collected in ``lines``."""
 
     def __init__(self, env: dict[str, str], *, port: int = 0, workers: int = 2) -> None:
+        self.env = env
+        # Only the store's own endpoint and credentials: none of the moto fixture's
+        # (its AWS_SESSION_TOKEN would make SeaweedFS refuse every request).
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "THUMBSMITH_"))
+        }
         full = {
-            **os.environ,
+            **inherited,
             **env,
             "THUMBSMITH_RECEIVE_TOKEN": TOKEN,
             "THUMBSMITH_RETRY_ATTEMPTS": "2",
@@ -118,11 +124,13 @@ def post(
     return resp.status, parsed
 
 
-def post_until_accepted(get_url: Any, body: str, deadline: float) -> int:
+def post_until_accepted(
+    get_url: Any, body: str, deadline: float, stop: threading.Event | None = None
+) -> int:
     """POST until a 2xx, every 0.2 s, through connection errors and 5xx (MinIO retries
     every 3 s forever; shorter here). Returns the number of attempts."""
     attempts = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
         attempts += 1
         try:
             status, _ = post(get_url(), body, timeout=30)

@@ -185,16 +185,29 @@ def test_a_10_mb_body_is_413_before_it_is_read(receiver: Receiver) -> None:
 
 # --- a burst, and a receiver killed in the middle of it ----------------------------------
 def _burst(seaweed: SeaweedServer, name: str, count: int) -> dict[str, Any]:
-    from concurrent.futures import ThreadPoolExecutor
-
     s3: Any = seaweed.client()
     make_buckets(s3, name)
     keys = [f"images/{i:04d}.jpg" for i in range(count)]
     for i, key in enumerate(keys):
         s3.put_object(Bucket=name, Key=key, Body=jpeg(48, 32, i))
     port = free_port()
-    first = Receiver({**seaweed.env, **RENDITIONS}, port=port, workers=2)
-    receivers = [first]
+    receivers = [Receiver({**seaweed.env, **RENDITIONS}, port=port, workers=2)]
+    try:
+        return _send_burst(s3, name, keys, port, receivers, count)
+    finally:
+        for rx in receivers:
+            rx.kill()  # only after a failure: the test stops the last one itself
+
+
+def _send_burst(
+    s3: Any, name: str, keys: list[str], port: int, receivers: list[Receiver], count: int
+) -> dict[str, Any]:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = receivers[0]
+    stop = threading.Event()  # a failed test must not wait for the senders' deadline
+    env = first.env
     peaks: Counter[int] = Counter()
     accepted: list[int] = []
 
@@ -203,27 +216,30 @@ def _burst(seaweed: SeaweedServer, name: str, count: int) -> dict[str, Any]:
             for pid in [rx.proc.pid, *rx.children()]:
                 peaks[pid] = max(peaks[pid], peak_rss_kib(pid))
 
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 240
     url = lambda: receivers[-1].url  # noqa: E731 - the current receiver
     with ThreadPoolExecutor(4) as senders:
         futures = [
-            senders.submit(post_until_accepted, url, minio_body(name, k), deadline) for k in keys
+            senders.submit(post_until_accepted, url, minio_body(name, k), deadline, stop)
+            for k in keys
         ]
         try:
-            wait_for(lambda: len(first.logs("written")) >= count // 3, timeout=120)
-        except AssertionError:
-            first.kill()
-            raise AssertionError("\n".join(first.lines[-20:])) from None
-        sample()
-        children = first.children()
-        first.kill()  # SIGKILL: no drain, answers in flight are lost; senders retry
-        wait_for(lambda: not any(_alive(pid) for pid in children), timeout=30)
-        second = Receiver({**seaweed.env, **RENDITIONS}, port=port, workers=2)
-        receivers.append(second)
-        for future in futures:
-            accepted.append(future.result())
-            if len(accepted) % 10 == 0:
-                sample()
+            try:
+                wait_for(lambda: len(first.logs("written")) >= count // 3, timeout=120)
+            except AssertionError:
+                raise AssertionError("\n".join(first.lines[-20:])) from None
+            sample()
+            children = first.children()
+            first.kill()  # SIGKILL: no drain, answers in flight are lost; senders retry
+            wait_for(lambda: not any(_alive(pid) for pid in children), timeout=30)
+            second = Receiver(env, port=port, workers=2)
+            receivers.append(second)
+            for future in futures:
+                accepted.append(future.result())
+                if len(accepted) % 10 == 0:
+                    sample()
+        finally:
+            stop.set()
     sample()
     assert second.stop() == 0
     written = Counter(
@@ -290,8 +306,11 @@ def test_sigterm_drains_the_work_in_flight(seaweed: SeaweedServer, name: str) ->
         conn.close()
         return busy
 
-    wait_for(in_flight, timeout=20)
-    assert rx.stop() == 0  # SIGTERM: finishes the request, then exits cleanly
-    sender.join(10)
+    try:
+        wait_for(in_flight, timeout=20)
+        assert rx.stop() == 0  # SIGTERM: finishes the request, then exits cleanly
+        sender.join(10)
+    finally:
+        rx.kill()
     assert answers and answers[0][0] == 200 and answers[0][1]["written"] == 2
     assert s3.list_objects_v2(Bucket=f"{name}-output")["KeyCount"] == 2

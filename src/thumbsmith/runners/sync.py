@@ -84,8 +84,13 @@ def sync(
 
 
 def _sources(store: Store, target: Target, settings: Settings) -> dict[str, ObjectInfo]:
-    listing = store.list(target.bucket, target.prefix_or(settings))
-    return {info.key: info for info in listing if not info.key.endswith("/")}
+    """Every source under the synced prefix (and the rules' prefixes), as backfill lists."""
+    return {
+        info.key: info
+        for prefix in target.prefixes_or(settings)
+        for info in store.list(target.bucket, prefix)
+        if not info.key.endswith("/")
+    }
 
 
 def _plan_renders(target: Target, settings: Settings, summary: SyncSummary, say: OnLine) -> None:
@@ -120,11 +125,16 @@ class _Verdict:
 def _delete_orphans(target: Target, settings: Settings, summary: SyncSummary, say: OnLine) -> None:
     store = target.open(settings)
     keys = bootstrap.process_config(settings).keys
-    prefix = target.prefix_or(settings)
+    prefixes = tuple(target.prefixes_or(settings))
     out_bucket = keys.output_bucket(target.bucket)
     sources = _sources(store, target, settings)  # listed before the outputs: see _judge
     summary.sources = summary.sources or len(sources)
-    live = {k for src in sources for k in keys.output_keys(target.bucket, src).values()}
+    live = {
+        out_key
+        for src in sources
+        for ext in keys.extensions
+        for out_key in keys.output_keys(target.bucket, src, ext).values()
+    }
     try:
         outputs = [
             info.key
@@ -135,7 +145,7 @@ def _delete_orphans(target: Target, settings: Settings, summary: SyncSummary, sa
         return  # no output bucket: nothing thumbsmith wrote can be orphaned
 
     def judge(out_key: str) -> _Verdict:
-        return _judge(store, target.bucket, out_bucket, out_key, prefix, sources)
+        return _judge(store, target.bucket, out_bucket, out_key, prefixes, sources)
 
     with cf.ThreadPoolExecutor(HEAD_THREADS) as threads:
         for verdict in threads.map(judge, outputs):
@@ -147,7 +157,7 @@ def _judge(
     bucket: str,
     out_bucket: str,
     out_key: str,
-    prefix: str,
+    prefixes: tuple[str, ...],
     sources: dict[str, ObjectInfo],
 ) -> _Verdict:
     try:
@@ -158,7 +168,7 @@ def _judge(
         return _Verdict(out_key, "failed", str(exc))
     if source_key is None:
         return _Verdict(out_key, "foreign")
-    if source_key in sources or not source_key.startswith(prefix):
+    if source_key in sources or not source_key.startswith(prefixes):
         return _Verdict(out_key, "keep")
     try:
         # Uploaded after the listing? Then it is not orphaned: keep its renditions.

@@ -242,6 +242,8 @@ def _add_own_wheel(project: Path, target: Path, scratch: Path) -> str:
     # business on Lambda.
     shutil.rmtree(target / "thumbsmith" / "tools")
     shutil.rmtree(target / "thumbsmith" / "runners" / "web")
+    for local_only in ("receive.py", "receive_app.py"):  # `thumbsmith receive`: starlette
+        (target / "thumbsmith" / "runners" / local_only).unlink()
     return wheels[0].name
 
 
