@@ -4,14 +4,9 @@ tests/aws/test_receive.py): which verdict gets which status, and the listen addr
 from __future__ import annotations
 
 import asyncio
-import warnings
 
 import pytest
-
-with warnings.catch_warnings():
-    # Starlette 1.x prefers httpx2 for its test client; httpx is the one widely used.
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
+from starlette.testclient import TestClient
 
 from thumbsmith.errors import ConfigError
 from thumbsmith.runners.receive import is_loopback, parse_listen
