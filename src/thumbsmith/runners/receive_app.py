@@ -158,6 +158,12 @@ async def _process(body: bytes, counters: Counters, timeout: float, submit: Subm
         counters.in_flight -= 1
     if answer.verdict is Verdict.DONE:
         counters.done += 1
+        # One line per notification, also for those that named no object to act on (a
+        # test event, a GET, a directory): acknowledged and ignored, visibly.
+        log.info(
+            "notification done",
+            extra={"written": answer.written, "permanent": answer.permanent},
+        )
         return JSONResponse(
             {"verdict": "done", "written": answer.written, "permanent": answer.permanent}
         )
