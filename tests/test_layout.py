@@ -213,7 +213,12 @@ def test_fingerprints_of_existing_renditions_are_unchanged() -> None:
 def test_bucket_placeholder_is_substituted() -> None:
     keys = bootstrap.process_config(_settings(key_template="{bucket}/{rendition}/{key}.{ext}")).keys
     assert keys.output_key("photos", "images/cat.png", "large") == "photos/large/images/cat.png.jpg"
-    assert keys.output_prefixes("photos") == ["photos/large/", "photos/medium/", "photos/thumb/"]
+    assert keys.output_prefixes("photos") == [
+        "photos/large/",
+        "photos/medium/",
+        "photos/thumb/",
+        "photos/manifest/",
+    ]
 
 
 # --- the core stays pure ------------------------------------------------------------------

@@ -124,6 +124,14 @@ class TransientError(StorageError):
     kind = "transient"
 
 
+class NotifyError(ThumbsmithError):
+    """A "renditions ready" notification was not delivered. The renditions and the
+    manifest are written; the event is retried so the notification is sent again."""
+
+    permanent = False
+    kind = "notify_failed"
+
+
 class BadEvent(ThumbsmithError):
     """A payload that is not any event shape thumbsmith understands."""
 

@@ -94,6 +94,24 @@ def _template(value: str) -> None:
         raise ValueError("must be a relative key, not start with '/'")
 
 
+_META_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _metadata_names(value: str) -> None:
+    for name in (n.strip() for n in value.split(",")):
+        if not name:
+            continue
+        if not _META_NAME.match(name):
+            raise ValueError(f"{name!r} is not a user metadata name (lower-case, digits, '-', '_')")
+        if name.startswith("thumbsmith-"):
+            raise ValueError(f"{name!r}: names starting with 'thumbsmith-' are thumbsmith's own")
+
+
+def _http_url(value: str) -> None:
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must be an http:// or https:// URL (or empty: off)")
+
+
 def _bucket_template(value: str) -> None:
     if not value or set(re.findall(r"{([^}]*)}", value)) - {"bucket"}:
         raise ValueError("must be a bucket name, optionally with '{bucket}'")
@@ -233,6 +251,59 @@ class Settings:
         "public, max-age=86400",
         "Cache-Control written with each rendition.",
         group="keys",
+    )
+
+    copy_metadata: str = setting(
+        "",
+        "Comma-separated names of the source's user metadata (x-amz-meta-NAME) copied onto "
+        "each rendition, e.g. 'author,licence'. Empty: none.",
+        group="keys",
+        check=_metadata_names,
+    )
+
+    # --- manifest and notifications -------------------------------------------------
+    placeholders: bool = setting(
+        True,
+        "Put a ThumbHash, the mean colour and a tiny WebP data URI in each manifest.",
+        group="manifest",
+    )
+    public_base_url: str = setting(
+        "",
+        "Prefix of the URLs in each manifest (srcset, src), e.g. 'https://cdn.example.com/'. "
+        "Empty: the URL is the key itself.",
+        group="manifest",
+    )
+    notify_eventbridge_bus: str = setting(
+        "",
+        "EventBridge bus that gets a 'Renditions Ready' / 'Renditions Deleted' event "
+        "(source 'thumbsmith', the manifest as detail) per source. Empty: none.",
+        group="manifest",
+    )
+    notify_webhook_url: str = setting(
+        "",
+        "URL that gets the manifest as an HTTP POST per source, signed in the "
+        "X-Thumbsmith-Signature header. Empty: none.",
+        group="manifest",
+        check=_http_url,
+    )
+    notify_webhook_secret: str = setting(
+        "",
+        "HMAC-SHA256 key that signs each webhook body (required with notify_webhook_url).",
+        group="manifest",
+        secret=True,
+    )
+    notify_timeout: float = setting(
+        5.0,
+        "Seconds one notification attempt may take.",
+        group="manifest",
+        check=_between(0.1, 60),
+    )
+    notify_attempts: int = setting(
+        3,
+        "Webhook attempts per notification (on 5xx, 408, 429 and connection errors), with "
+        "jittered backoff; then the event fails and is retried like any other.",
+        group="manifest",
+        check=_between(1, 10),
     )
 
     # --- running ----------------------------------------------------------------------

@@ -104,6 +104,15 @@ def sqs_client(options: ClientOptions) -> SQSClient:
     )
 
 
+def events_client(options: ClientOptions) -> Any:
+    """EventBridge; botocore honours ``AWS_ENDPOINT_URL_EVENTS`` when no endpoint is set."""
+    import boto3
+
+    return boto3.session.Session().client(
+        "events", endpoint_url=options.endpoint_url or None, config=options.config()
+    )
+
+
 def map_error(exc: Exception, *, where: str, action: str, bucket: str | None = None) -> Exception:
     """A botocore exception -> the typed thumbsmith error that says what went wrong.
 

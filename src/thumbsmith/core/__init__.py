@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from thumbsmith.core.engine import configure
     from thumbsmith.core.hints import Hints, parse_focus
     from thumbsmith.core.options import RenderOptions
+    from thumbsmith.core.placeholder import Placeholder
     from thumbsmith.core.rendering import render
     from thumbsmith.core.result import RenderResult, Rendition, SourceFacts
     from thumbsmith.core.spec import RenditionSpec, parse_renditions
@@ -31,6 +32,7 @@ _WHERE = {
     "Hints": "hints",
     "parse_focus": "hints",
     "RenderOptions": "options",
+    "Placeholder": "placeholder",
     "render": "rendering",
     "RenderResult": "result",
     "Rendition": "result",
@@ -43,6 +45,7 @@ __all__ = [
     "ALLOWED_FORMATS",
     "Header",
     "Hints",
+    "Placeholder",
     "RenderOptions",
     "RenderResult",
     "Rendition",

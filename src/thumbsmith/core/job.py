@@ -11,6 +11,7 @@ import pyvips
 from thumbsmith.core.decoders.sniff import Header
 from thumbsmith.core.hints import Hints
 from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.placeholder import Placeholder
 from thumbsmith.core.result import Rendition, SourceFacts
 from thumbsmith.core.spec import RenditionSpec
 
@@ -64,6 +65,7 @@ class Job:
     animated: dict[int, pyvips.Image] = field(default_factory=dict)  # animate: frame strips
     keep_alpha: bool = False  # flatten: whether an alpha band goes on to the encoders
     renditions: list[Rendition] = field(default_factory=list)  # encode
+    placeholder: Placeholder | None = None  # placeholder
 
     @property
     def swapped(self) -> bool:

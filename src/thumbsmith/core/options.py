@@ -44,6 +44,8 @@ class RenderOptions:
     ghostscript: str = field(default="gs", metadata=BOUNDS)
     eps_timeout: float = field(default=20.0, metadata=BOUNDS)
     eps_memory_mb: int = field(default=1024, metadata=BOUNDS)
+    # The placeholder goes into the manifest, never into a rendition's bytes.
+    placeholders: bool = field(default=True, metadata=BOUNDS)
 
     def fingerprint(self, spec: RenditionSpec, fmt: str = "jpeg") -> str:
         """Short hash of what shapes one rendition's bytes in ``fmt``, recorded beside it.

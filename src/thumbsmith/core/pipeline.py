@@ -24,6 +24,7 @@ from thumbsmith.core.steps.flatten import step_flatten
 from thumbsmith.core.steps.load import step_load
 from thumbsmith.core.steps.orient import step_orient
 from thumbsmith.core.steps.pad import step_pad
+from thumbsmith.core.steps.placeholder import step_placeholder
 from thumbsmith.core.steps.plan import step_plan
 from thumbsmith.core.steps.resize_largest import step_resize_largest
 from thumbsmith.core.steps.sniff import step_sniff
@@ -50,6 +51,7 @@ STEPS: tuple[Step, ...] = (
     Step("cascade", step_cascade, needs=("upright",), makes=("resized",)),
     Step("crop", step_crop, needs=("resized",), makes=("cropped",)),
     Step("pad", step_pad, needs=("cropped",), makes=("outputs",)),
+    Step("placeholder", step_placeholder, needs=("outputs",), makes=("placeholder",)),
     Step("animate", step_animate, needs=("outputs",), makes=("animated",)),
     Step("encode", step_encode, needs=("outputs", "animated"), makes=("renditions",)),
 )

@@ -42,7 +42,7 @@ def render(
     job = Job(bytes(data), specs, options, name=name, deadline=deadline, hints=hints or Hints())
     try:
         run(job)
-        return RenderResult(job.facts(), job.renditions)
+        return RenderResult(job.facts(), job.renditions, job.placeholder)
     except ImageError as exc:
         if exc.object_name == name:
             raise

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    from thumbsmith.core.placeholder import Placeholder
 
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
@@ -47,10 +50,12 @@ class SourceFacts:
 
 @dataclass(frozen=True)
 class RenderResult(Sequence[Rendition]):
-    """The source's facts, and the renditions (also reachable as the sequence itself)."""
+    """The source's facts, the renditions (also reachable as the sequence itself), and
+    the placeholder (None when ``RenderOptions.placeholders`` is off)."""
 
     source: SourceFacts
     renditions: list[Rendition] = field(default_factory=list)
+    placeholder: Placeholder | None = None
 
     def by_name(self, name: str) -> list[Rendition]:
         return [r for r in self.renditions if r.name == name]

@@ -32,6 +32,8 @@ DEFAULT_RENDITIONS = "large=1280,medium=640,thumb=160"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _BOX = re.compile(r"^(\d{1,5})(?:x(\d{1,5}))?$")
 MAX_BOX = 16384
+#: Names the key template uses for things that are not renditions (the manifest).
+RESERVED_NAMES = frozenset({"manifest"})
 
 FITS = ("inside", "cover", "contain", "fill")
 POSITIONS = ("center", "entropy", "attention")
@@ -318,6 +320,11 @@ def _unique(specs: list[RenditionSpec], setting: str) -> tuple[RenditionSpec, ..
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ConfigError(f"setting {setting!r}: rendition names must be unique, got {names}")
+    for name in RESERVED_NAMES.intersection(names):
+        raise ConfigError(
+            f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's key "
+            "uses it); pick another name"
+        )
     return tuple(specs)
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Literal
 
+from thumbsmith.adapters.notify import Notifier
 from thumbsmith.adapters.storage import Store
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.result import EXTENSIONS
@@ -86,11 +87,44 @@ def process_config(settings: Settings) -> ProcessConfig:
         ),
         cache_control=settings.cache_control,
         rules=Rules(settings.rule_list),
+        copy_metadata=tuple(n.strip() for n in settings.copy_metadata.split(",") if n.strip()),
+        public_base_url=settings.public_base_url,
     )
 
 
+def notifiers(settings: Settings) -> list[Notifier]:
+    """The notifiers the settings ask for (none by default)."""
+    from thumbsmith.errors import ConfigError
+
+    out: list[Notifier] = []
+    if settings.notify_eventbridge_bus:
+        from thumbsmith.adapters.aws import ClientOptions, events_client
+        from thumbsmith.adapters.notify.eventbridge import EventBridgeNotifier
+
+        options = ClientOptions(retry_attempts=3, read_timeout=settings.notify_timeout)
+        out.append(EventBridgeNotifier(events_client(options), settings.notify_eventbridge_bus))
+    if settings.notify_webhook_url:
+        from thumbsmith.adapters.notify.webhook import WebhookNotifier
+
+        if not settings.notify_webhook_secret:
+            # Unsigned, anyone who learns the URL could announce renditions.
+            raise ConfigError(
+                "setting 'notify_webhook_secret' (THUMBSMITH_NOTIFY_WEBHOOK_SECRET) is "
+                "required with notify_webhook_url, to sign each webhook"
+            )
+        out.append(
+            WebhookNotifier(
+                settings.notify_webhook_url,
+                settings.notify_webhook_secret,
+                timeout=settings.notify_timeout,
+                attempts=settings.notify_attempts,
+            )
+        )
+    return out
+
+
 def processor(store: Store, settings: Settings) -> Processor:
-    return Processor(store, process_config(settings))
+    return Processor(store, process_config(settings), notifiers(settings))
 
 
 def client_options(settings: Settings, service: Literal["s3", "sqs"]) -> ClientOptions:

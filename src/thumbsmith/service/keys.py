@@ -39,6 +39,10 @@ def check_portable_key(key: str) -> None:
     if any(len(s.encode("utf-8", "surrogateescape")) > MAX_SEGMENT_BYTES for s in segments):
         raise UnsafeKey(f"key {key!r} has a segment longer than {MAX_SEGMENT_BYTES} bytes")
 
+#: The reserved rendition name whose key (with extension ``json``) holds the manifest.
+MANIFEST = "manifest"
+MANIFEST_EXT = "json"
+
 
 @dataclass(frozen=True, slots=True)
 class KeyMapper:
@@ -84,17 +88,22 @@ class KeyMapper:
             for fmt in spec.formats
         }
 
+    def manifest_key(self, bucket: str, key: str) -> str:
+        """``manifest/images/cat.png.json`` under the default template."""
+        return self.output_key(bucket, key, MANIFEST, MANIFEST_EXT)
+
     def accepts(self, key: str) -> bool:
         """Whether a source key is one thumbsmith should process (under a prefix)."""
         return key.startswith(self.prefixes) and not key.endswith("/")
 
     def output_prefixes(self, bucket: str) -> list[str]:
-        """The fixed start of every rendition key (the template up to the source key)."""
+        """The fixed start of every rendition key and of the manifest's (the template up to
+        the source key), so the recursion guard covers the manifest too."""
         head = self.key_template.split("{key}", 1)[0]
+        named = [(n, ext) for n in self.rendition_names for ext in self.extensions]
         heads = (
             head.replace("{rendition}", name).replace("{ext}", ext).replace("{bucket}", bucket)
-            for name in self.rendition_names
-            for ext in self.extensions
+            for name, ext in [*named, (MANIFEST, MANIFEST_EXT)]
         )
         return list(dict.fromkeys(heads))
 

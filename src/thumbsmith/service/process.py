@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from thumbsmith.adapters.notify import Notifier
 from thumbsmith.adapters.storage import ObjectInfo, Store
 from thumbsmith.core.hints import Hints, parse_focus
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import BucketNotFound, ImageTooLarge, ObjectNotFound, ThumbsmithError
+from thumbsmith.service import manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.headers import carried_metadata, content_disposition, rendition_filename
 from thumbsmith.service.keys import KeyMapper, check_portable_key
+from thumbsmith.service.ready import Found, Ready, State
 from thumbsmith.service.rules import Rules
+
+if TYPE_CHECKING:
+    from thumbsmith.core.result import RenderResult
 
 log = logging.getLogger("thumbsmith")
 
@@ -46,6 +54,8 @@ class ProcessConfig:
     keys: KeyMapper
     cache_control: str = ""
     rules: Rules = field(default_factory=Rules)
+    copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
+    public_base_url: str = ""  # the manifest's URLs: this + key
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,8 @@ class Written:
     width: int
     height: int
     bytes: int
+    name: str = ""
+    etag: str = ""
 
     @property
     def uri(self) -> str:
@@ -98,7 +110,9 @@ class Outcome:
 class Processor:
     """Binds a store and a config; :meth:`process` is the one entry point for every mode."""
 
-    def __init__(self, store: Store, config: ProcessConfig) -> None:
+    def __init__(
+        self, store: Store, config: ProcessConfig, notifiers: Sequence[Notifier] = ()
+    ) -> None:
         self.store = store
         self.config = config
         self.specs = config.specs
@@ -110,6 +124,13 @@ class Processor:
             for spec in self.specs
             for fmt in spec.formats
         }
+        self._manifest_fingerprint = manifest.fingerprint(
+            {f"{name}.{fmt}": fp for (name, fmt), fp in self._fingerprints.items()},
+            key_template=self.keys.key_template,
+            base_url=config.public_base_url,
+            placeholders=self.options.placeholders,
+        )
+        self.ready = Ready(store, notifiers)
 
     def specs_for(self, key: str) -> tuple[RenditionSpec, ...]:
         """The renditions a source key gets: its rule's, or all of them."""
@@ -179,34 +200,47 @@ class Processor:
             )
         out_bucket = self.keys.output_bucket(event.bucket)
         stale = self._stale(head, out_bucket)
-        if not stale:
+        listed = self._find_manifest(head, out_bucket)
+        if not stale and listed.state is State.PENDING:
+            self.ready.resend(out_bucket, listed.key, self._manifest_meta(head), subject=event.uri)
+            return Outcome(event, "skipped", "renditions are up to date; notification re-sent")
+        if not stale and listed.state is State.CURRENT:
             return Outcome(event, "skipped", "renditions are up to date")
 
         data, source = self.store.get(event.bucket, event.key)
         if source.etag != head.etag:
             # Replaced between HEAD and GET: judge the renditions against what we read.
             stale = self._stale(source, out_bucket)
+            listed = self._find_manifest(source, out_bucket)
 
         from thumbsmith.core.rendering import render  # lazy: pyvips loads only when needed
 
-        # A rendition with any stale format is rendered with all of them, so every format
-        # of it comes from the same pixels; only the stale ones are written.
-        names = {name for name, _ in stale}
-        specs = [s for s in self.specs_for(source.key) if s.name in names]
+        # Every rendition is rendered, though only the stale outputs are written: the
+        # manifest that follows lists them all, with their sizes, and its placeholder
+        # comes from the smallest one's pixels. No HEAD of a kept rendition can give those
+        # (nor the source's facts), and a partly stale set (a changed setting) is rare.
         hints = Hints(focus=self._focus(source))
-        result = render(data, specs, self.options, name=event.uri, hints=hints)
+        result = render(data, self.specs_for(source.key), self.options, name=event.uri, hints=hints)
         outcome = Outcome(event, "written", bytes_in=len(data))
+        if stale:
+            self.ready.withdraw(out_bucket, listed)
+        else:
+            outcome.reason = "renditions are up to date; manifest written"
         for rendition in result.renditions:
             out_key = stale.get((rendition.name, rendition.format))
             if out_key is None:
                 continue
-            self.store.put(
+            info = self.store.put(
                 out_bucket,
                 out_key,
                 rendition.data,
                 content_type=rendition.content_type,
                 cache_control=self.config.cache_control or None,
+                content_disposition=content_disposition(
+                    rendition_filename(source.key, rendition.extension)
+                ),
                 metadata={
+                    **carried_metadata(source.metadata, self.config.copy_metadata),
                     META_SOURCE_ETAG: source.etag,
                     META_SOURCE_KEY: source.key,
                     META_FINGERPRINT: self._fingerprints[rendition.name, rendition.format],
@@ -220,9 +254,12 @@ class Processor:
                     rendition.width,
                     rendition.height,
                     len(rendition.data),
+                    rendition.name,
+                    info.etag,
                 )
             )
             outcome.bytes_out += len(rendition.data)
+        self._publish(source, result, outcome, out_bucket, listed.key)
         return outcome
 
     def _candidates(self, event: ObjectEvent) -> list[str]:
@@ -253,6 +290,61 @@ class Processor:
             log.warning("%s: %s; ignored", source.key, problem)
         return focus
 
+    # --- manifest --------------------------------------------------------------------
+    def _manifest_meta(self, source: ObjectInfo) -> dict[str, str]:
+        return {
+            META_SOURCE_ETAG: source.etag,
+            META_SOURCE_KEY: source.key,
+            META_FINGERPRINT: self._manifest_fingerprint,
+        }
+
+    def _find_manifest(self, source: ObjectInfo, out_bucket: str) -> Found:
+        key = self.keys.manifest_key(source.bucket, source.key)
+        expected = self._manifest_meta(source)
+        del expected[META_SOURCE_KEY]
+        return self.ready.find(out_bucket, key, expected)
+
+    def _publish(
+        self,
+        source: ObjectInfo,
+        result: RenderResult,
+        outcome: Outcome,
+        out_bucket: str,
+        manifest_key: str,
+    ) -> None:
+        """The manifest of every rendition (written now or kept), then the notification."""
+        written = {(w.name, w.format): w for w in outcome.renditions}
+        entries = []
+        for rendition in result.renditions:
+            w = written.get((rendition.name, rendition.format))
+            if w is None:
+                key = self.keys.output_key(
+                    source.bucket, source.key, rendition.name, rendition.extension
+                )
+                kept = self.store.head(out_bucket, key)  # its bytes as stored, not as re-made
+                w = Written(
+                    out_bucket, key, rendition.format, rendition.width, rendition.height,
+                    kept.size, rendition.name, kept.etag,
+                )  # fmt: skip
+            entries.append(
+                manifest.Entry(w.name, w.format, w.key, w.width, w.height, w.bytes, w.etag)
+            )
+        body = manifest.build(
+            manifest.SourceInfo(
+                source.bucket, source.key, source.etag, source.size, source.content_type
+            ),
+            result.source,
+            entries,
+            self.specs,
+            output_bucket=out_bucket,
+            manifest_key=manifest_key,
+            placeholder=result.placeholder,
+            base_url=self.config.public_base_url,
+        )
+        self.ready.publish(
+            body, out_bucket, manifest_key, self._manifest_meta(source), subject=outcome.event.uri
+        )
+
     # --- removed ---------------------------------------------------------------------
     def _remove(self, event: ObjectEvent) -> Outcome:
         # Each decoding of the key is judged on its own: renditions are deleted only for
@@ -266,11 +358,16 @@ class Processor:
                 pass
             else:
                 continue  # out-of-order delivery (re-uploaded since), or another object
+            # The manifest first: it must never list a rendition that is already gone.
+            manifest_key = self.keys.manifest_key(event.bucket, key)
+            self.store.delete(out_bucket, manifest_key)
             # Every format of every rendition, whatever the rules say today: a rule
             # changed since the source was rendered must not leave its renditions behind.
-            for out_key in self.keys.format_keys(event.bucket, key, self.specs).values():
+            keys = list(self.keys.format_keys(event.bucket, key, self.specs).values())
+            for out_key in keys:
                 self.store.delete(out_bucket, out_key)
                 outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+            self.ready.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, "ignored", "source exists again; renditions kept")
         return outcome

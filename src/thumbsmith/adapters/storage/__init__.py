@@ -19,6 +19,8 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
     last_modified: datetime | None = None
     content_type: str | None = None
+    cache_control: str | None = None
+    content_disposition: str | None = None
 
 
 class Store(Protocol):
@@ -41,7 +43,11 @@ class Store(Protocol):
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
-    ) -> ObjectInfo: ...
+        content_disposition: str | None = None,
+    ) -> ObjectInfo:
+        """Write ``data`` atomically. ``content_disposition`` must be ASCII (see
+        :func:`thumbsmith.service.headers.content_disposition`)."""
+        ...
 
     def delete(self, bucket: str, key: str) -> None: ...
 

@@ -61,6 +61,7 @@ class FilesStore:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
+        content_disposition: str | None = None,
     ) -> ObjectInfo:
         if bucket == self.bucket:
             raise UnsafeKey(f"s3://{bucket}/{key}: the input files are read-only")
@@ -71,6 +72,7 @@ class FilesStore:
             content_type=content_type,
             metadata=metadata,
             cache_control=cache_control,
+            content_disposition=content_disposition,
         )
 
     def delete(self, bucket: str, key: str) -> None:

@@ -81,6 +81,8 @@ def file_info(
     *,
     metadata: Mapping[str, str] | None = None,
     content_type: str | None = None,
+    cache_control: str | None = None,
+    content_disposition: str | None = None,
 ) -> ObjectInfo:
     """What a HEAD of ``path`` as ``s3://bucket/key`` says; ETag as S3 computes it."""
     try:
@@ -97,6 +99,8 @@ def file_info(
         metadata=dict(metadata or {}),
         last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
         content_type=content_type,
+        cache_control=cache_control,
+        content_disposition=content_disposition,
     )
 
 
@@ -147,6 +151,8 @@ class LocalStore:
             data,
             metadata=meta.get("metadata", {}),
             content_type=meta.get("content_type"),
+            cache_control=meta.get("cache_control"),
+            content_disposition=meta.get("content_disposition"),
         )
 
     def get(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
@@ -173,6 +179,7 @@ class LocalStore:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
+        content_disposition: str | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket, create=True)
         path = self.path(bucket, key)
@@ -183,6 +190,7 @@ class LocalStore:
             record = {
                 "content_type": content_type,
                 "cache_control": cache_control,
+                "content_disposition": content_disposition,
                 "metadata": dict(metadata or {}),
             }
             _atomic_write(self._meta_path(bucket, key), json.dumps(record).encode())

@@ -109,6 +109,8 @@ class S3Store:
             metadata=decode_metadata(resp.get("Metadata") or {}),
             last_modified=last_modified if isinstance(last_modified, datetime) else None,
             content_type=resp.get("ContentType"),
+            cache_control=resp.get("CacheControl"),
+            content_disposition=resp.get("ContentDisposition"),
         )
 
     # --- Store ---------------------------------------------------------------------
@@ -140,11 +142,16 @@ class S3Store:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
+        content_disposition: str | None = None,
     ) -> ObjectInfo:
         meta = encode_metadata(metadata or {})
         extra: dict[str, Any] = {}
         if cache_control:
             extra["CacheControl"] = cache_control
+        if content_disposition:
+            # botocore does not check it, and a non-ASCII header breaks the signature on
+            # real S3: callers build it ASCII-only (RFC 6266 filename + RFC 8187 filename*).
+            extra["ContentDisposition"] = content_disposition
         try:
             # One PUT is atomic on S3: readers see the old object or the new one.
             resp = self.client.put_object(
@@ -165,6 +172,8 @@ class S3Store:
             etag=strip_etag(resp.get("ETag")),
             metadata=dict(metadata or {}),
             content_type=content_type,
+            cache_control=cache_control,
+            content_disposition=content_disposition,
         )
 
     def delete(self, bucket: str, key: str) -> None:

@@ -1,0 +1,246 @@
+"""The manifest: one JSON object per source that says what was made, written last.
+
+Its presence in the output bucket means every rendition it lists is there and current.
+Besides the facts (source, renditions with keys, sizes and bytes, the placeholder) it
+carries what front-ends take as they are: per format a ``srcset`` of the renditions that
+share a fit, Next.js's ``StaticImageData`` (``next``), Astro's ``ImageMetadata``
+(``astro``) and 11ty Image's per-format arrays (``eleventy``). The JSON Schema is
+``manifest.schema.json`` beside this module; the README documents it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from posixpath import basename
+from typing import Any
+from urllib.parse import quote
+
+from thumbsmith.core.placeholder import Placeholder
+from thumbsmith.core.result import CONTENT_TYPES, SourceFacts
+from thumbsmith.core.spec import RenditionSpec
+
+VERSION = 1
+SCHEMA_ID = "https://thumbsmith.dev/schemas/manifest/v1.json"
+CONTENT_TYPE = "application/json"
+CACHE_CONTROL = "no-cache"  # rewritten in place when the source changes
+#: Object metadata of the manifest: "pending" until every notifier took the event.
+META_NOTIFIED = "thumbsmith-notified"
+
+# Which format a single-URL consumer (next's src, astro) gets: universal first; with
+# alpha a format that keeps it. Astro's ImageMetadata cannot say "avif".
+_SRC_ORDER = ("jpeg", "png", "webp", "avif")
+_SRC_ORDER_ALPHA = ("png", "webp", "avif", "jpeg")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One rendition object as the manifest lists it."""
+
+    name: str
+    format: str
+    key: str
+    width: int
+    height: int
+    bytes: int
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    bucket: str
+    key: str
+    etag: str
+    bytes: int
+    content_type: str | None = None
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) every manifest validates against."""
+    text = resources.files(__package__).joinpath("manifest.schema.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def fit_group(spec: RenditionSpec) -> str:
+    """Renditions that may share a ``srcset``: the same fit, and for a fixed-shape fit
+    (cover, contain, fill) the same box shape, so every candidate has one aspect ratio."""
+    fit = getattr(spec, "fit", "inside")
+    if not isinstance(fit, str):  # before fit modes, RenditionSpec.fit is the sizing method
+        fit = "inside"
+    if fit in ("inside", "outside"):
+        return fit
+    g = math.gcd(spec.width, spec.height)
+    return f"{fit}-{spec.width // g}x{spec.height // g}"
+
+
+def fingerprint(
+    renditions: Mapping[str, str], *, key_template: str, base_url: str, placeholders: bool
+) -> str:
+    """What the manifest's content depends on besides the source: each rendition's name
+    and fingerprint, where the keys go, the URL prefix and the layout version."""
+    parts = sorted(renditions.items()), key_template, base_url, placeholders, VERSION
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def build(
+    source: SourceInfo,
+    facts: SourceFacts,
+    entries: Sequence[Entry],
+    specs: Sequence[RenditionSpec],
+    *,
+    output_bucket: str,
+    manifest_key: str,
+    placeholder: Placeholder | None,
+    base_url: str = "",
+) -> dict[str, Any]:
+    groups = {spec.name: fit_group(spec) for spec in specs}
+    renditions = [_rendition(e, groups.get(e.name, "inside"), base_url) for e in entries]
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for r in renditions:
+        by_group.setdefault(r["fit"], []).append(r)
+    # The primary set: the group of the largest rendition (what a plain <img> shows).
+    primary = max(renditions, key=lambda r: r["width"] * r["height"])["fit"]
+    srcsets = {group: _srcsets(items) for group, items in by_group.items()}
+    manifest: dict[str, Any] = {
+        "$schema": SCHEMA_ID,
+        "version": VERSION,
+        "source": {
+            "bucket": source.bucket,
+            "key": source.key,
+            "etag": source.etag,
+            "bytes": source.bytes,
+            "format": facts.format,
+            "width": facts.width,
+            "height": facts.height,
+            "has_alpha": facts.has_alpha,
+            "frames": facts.frames,
+        },
+        "output_bucket": output_bucket,
+        "manifest_key": manifest_key,
+        "renditions": renditions,
+        "srcset": srcsets[primary],
+        "srcsets": srcsets,
+    }
+    if source.content_type:
+        manifest["source"]["content_type"] = source.content_type
+    if placeholder is not None:
+        manifest["placeholder"] = {
+            "thumbhash": placeholder.thumbhash,
+            "color": placeholder.color,
+            "data_uri": placeholder.data_uri,
+            "data_uri_width": placeholder.data_uri_width,
+            "data_uri_height": placeholder.data_uri_height,
+        }
+    manifest.update(_front_ends(by_group[primary], facts.has_alpha, placeholder))
+    return manifest
+
+
+def _rendition(entry: Entry, group: str, base_url: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": entry.name,
+        "format": entry.format,
+        "key": entry.key,
+        "content_type": CONTENT_TYPES.get(entry.format, "application/octet-stream"),
+        "width": entry.width,
+        "height": entry.height,
+        "bytes": entry.bytes,
+        "fit": group,
+        "url": url(base_url, entry.key),
+    }
+    if entry.etag:
+        item["etag"] = entry.etag
+    return item
+
+
+def url(base_url: str, key: str) -> str:
+    """``base_url`` + the key, percent-encoded: a space or comma in a key would split a
+    srcset candidate, and a URL is ASCII."""
+    return base_url + quote(key, safe="/!$&'()*+;=:@~")
+
+
+def _by_format(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per format, ascending width, one candidate per width (srcset forbids repeats)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for item in sorted(items, key=lambda r: (r["width"], r["bytes"])):
+        same = out.setdefault(item["format"], [])
+        if not same or same[-1]["width"] != item["width"]:
+            same.append(item)
+    return out
+
+
+def _srcsets(items: Iterable[dict[str, Any]]) -> dict[str, str]:
+    return {
+        fmt: ", ".join(f"{r['url']} {r['width']}w" for r in same)
+        for fmt, same in _by_format(items).items()
+    }
+
+
+def _largest_in(items: Sequence[dict[str, Any]], order: Sequence[str]) -> dict[str, Any] | None:
+    for fmt in order:
+        same = [r for r in items if r["format"] == fmt]
+        if same:
+            return max(same, key=lambda r: r["width"] * r["height"])
+    return None
+
+
+def _front_ends(
+    primary: Sequence[dict[str, Any]], has_alpha: bool, placeholder: Placeholder | None
+) -> dict[str, Any]:
+    order = _SRC_ORDER_ALPHA if has_alpha else _SRC_ORDER
+    out: dict[str, Any] = {}
+    main = _largest_in(primary, order)
+    if main is not None:
+        nxt: dict[str, Any] = {"src": main["url"], "width": main["width"], "height": main["height"]}
+        if placeholder is not None:
+            nxt |= {
+                "blurDataURL": placeholder.data_uri,
+                "blurWidth": placeholder.data_uri_width,
+                "blurHeight": placeholder.data_uri_height,
+            }
+        out["next"] = nxt
+    astro = _largest_in(primary, [f for f in order if f != "avif"])
+    if astro is not None:
+        out["astro"] = {
+            "src": astro["url"],
+            "width": astro["width"],
+            "height": astro["height"],
+            "format": astro["format"],
+        }
+    out["eleventy"] = {
+        fmt: [
+            {
+                "format": fmt,
+                "width": r["width"],
+                "height": r["height"],
+                "url": r["url"],
+                "sourceType": r["content_type"],
+                "srcset": f"{r['url']} {r['width']}w",
+                "filename": basename(r["key"]),
+                "outputPath": r["key"],
+                "size": r["bytes"],
+            }
+            for r in same
+        ]
+        for fmt, same in _by_format(primary).items()
+    }
+    return out
+
+
+def deleted(bucket: str, key: str, keys: Sequence[str], manifest_key: str) -> dict[str, Any]:
+    """The detail of a ``Renditions Deleted`` event."""
+    return {
+        "version": VERSION,
+        "deleted": True,
+        "source": {"bucket": bucket, "key": key},
+        "manifest_key": manifest_key,
+        "keys": list(keys),
+    }
+
+
+def encode(manifest: Mapping[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
