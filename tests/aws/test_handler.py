@@ -63,6 +63,7 @@ class FlakyStore:
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
+        content_disposition: str | None = None,
     ) -> ObjectInfo:
         return self.inner.put(
             bucket,
@@ -71,6 +72,7 @@ class FlakyStore:
             content_type=content_type,
             metadata=metadata,
             cache_control=cache_control,
+            content_disposition=content_disposition,
         )
 
     def delete(self, bucket: str, key: str) -> None:
@@ -174,7 +176,7 @@ def test_every_shape_renders(s3: Any, name: str, handler_store: S3Store, fixture
     for key in expected:
         assert_renditions(s3, name, key, EXAMPLE_SIZES[key])
     written = {o["Key"] for o in s3.list_objects_v2(Bucket=f"{name}-output").get("Contents", [])}
-    assert len(written) == 3 * len(expected)
+    assert len(written) == 4 * len(expected)  # three renditions and a manifest each
 
 
 def test_eventbridge_delete_removes_renditions(s3: Any, name: str, handler_store: S3Store) -> None:

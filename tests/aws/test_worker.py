@@ -90,7 +90,9 @@ def test_end_to_end_notifications_worker_and_delete(s3: Any, sqs: Any, name: str
     expected_sizes = {key: upright_size(files[f]) for key, f in OK_FILES.items()}
     expected_sizes[MULTIPART_KEY] = (320, 240)
     keys = output_keys(s3, name)
-    assert keys == {f"{r}/{k}.jpg" for r in BOXES for k in expected_sizes}
+    assert keys == {f"{r}/{k}.jpg" for r in BOXES for k in expected_sizes} | {
+        f"manifest/{k}.json" for k in expected_sizes
+    }
     for key, size in expected_sizes.items():
         for rendition, box in BOXES.items():
             obj = s3.get_object(Bucket=f"{name}-output", Key=f"{rendition}/{key}.jpg")
@@ -113,7 +115,9 @@ def test_end_to_end_notifications_worker_and_delete(s3: Any, sqs: Any, name: str
     proc = start_worker(url, "--concurrency", "1", "--idle-exit", "2", env=worker_env())
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    assert output_keys(s3, name) == keys - {f"{r}/{gone}.jpg" for r in BOXES}
+    assert output_keys(s3, name) == keys - {f"{r}/{gone}.jpg" for r in BOXES} - {
+        f"manifest/{gone}.json"
+    }
 
 
 @pytest.mark.usefixtures("needs_render")
@@ -161,7 +165,9 @@ def test_sigterm_mid_job_and_job_longer_than_visibility(
     logs = json_lines(out)
     written = [e for e in logs if e.get("message") == "written"]
     assert [e["object"] for e in written] == [f"s3://{name}/images/slow.jpg"]
-    assert output_keys(s3, name) == {f"{r}/images/slow.jpg.jpg" for r in BOXES}
+    assert output_keys(s3, name) == {f"{r}/images/slow.jpg.jpg" for r in BOXES} | {
+        "manifest/images/slow.jpg.json"
+    }
     stopped = [e for e in logs if e.get("message") == "worker stopped"]
     assert stopped and stopped[0]["stats"]["extended"] >= 1
     # The slow message was deleted; the one sent after SIGTERM is still there.

@@ -318,6 +318,23 @@ def test_queued_trigger_with_partial_failures_and_dlq(cfn: dict[str, Any]) -> No
     assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
 
 
+def test_events_permission_only_with_a_bus(cfn: dict[str, Any]) -> None:
+    without = resolve(cfn)
+    assert not any(a.startswith("events:") for a, _ in grants(role_statements(without)))
+    env = without["ThumbnailFunction"]["Properties"]["Environment"]["Variables"]
+    assert "THUMBSMITH_NOTIFY_EVENTBRIDGE_BUS" not in env
+
+    res = resolve(cfn, NotifyEventBridgeBus="app-events")
+    assert grants(role_statements(res)) == S3_GRANTS | {
+        ("sqs:ReceiveMessage", "<Queue.Arn>"),
+        ("sqs:DeleteMessage", "<Queue.Arn>"),
+        ("sqs:GetQueueAttributes", "<Queue.Arn>"),
+        ("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/app-events"),
+    }
+    env = res["ThumbnailFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["THUMBSMITH_NOTIFY_EVENTBRIDGE_BUS"] == "app-events"
+
+
 def test_output_bucket_is_derived_and_settings_agree(cfn: dict[str, Any]) -> None:
     res = resolve(cfn, BucketName="holiday-pics")
     assert res["SourceBucket"]["Properties"]["BucketName"] == "holiday-pics"

@@ -68,11 +68,14 @@ def check_outputs(s3: Any, bucket: str, etags: dict[str, str]) -> None:
     """Every rendition present, whole, a JPEG of the right size, made from the current source."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=f"{bucket}-output")
     listed = {o["Key"]: o["Size"] for p in pages for o in p.get("Contents", [])}
-    wanted = {f"{r}/{key}.jpg" for key in etags for r in RENDITIONS}
+    manifests = {f"manifest/{key}.json" for key in etags}
+    wanted = {f"{r}/{key}.jpg" for key in etags for r in RENDITIONS} | manifests
     assert set(listed) == wanted, (
         f"missing {sorted(wanted - set(listed))[:5]}, extra {sorted(set(listed) - wanted)[:5]}"
     )
     for out_key, size in listed.items():
+        if out_key in manifests:
+            continue
         resp = s3.get_object(Bucket=f"{bucket}-output", Key=out_key)
         body = resp["Body"].read()
         assert len(body) == size == resp["ContentLength"], f"{out_key} is half-written"

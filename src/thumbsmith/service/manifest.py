@@ -17,12 +17,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from posixpath import basename
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from thumbsmith.core.placeholder import Placeholder
 from thumbsmith.core.result import CONTENT_TYPES, SourceFacts
 from thumbsmith.core.spec import RenditionSpec
+
+if TYPE_CHECKING:
+    from thumbsmith.core.placeholder import Placeholder  # loads pyvips: type only
 
 VERSION = 1
 SCHEMA_ID = "https://thumbsmith.dev/schemas/manifest/v1.json"
