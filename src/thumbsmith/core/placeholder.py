@@ -1,7 +1,7 @@
 """What a page paints while a rendition loads: a ThumbHash, a colour and a tiny data URI.
 
-All three come from one small image, the smallest output's pixels, so they cost well
-under a millisecond per source beyond the render itself (bench/README.md).
+All three come from one small image, the smallest output's pixels: a few milliseconds
+per source beyond the render itself (bench/README.md).
 
 ThumbHash is Evan Wallace's algorithm (https://evanw.github.io/thumbhash/, MIT); this is
 a port of his reference ``rgbaToThumbHash`` (thumbhash.js), with JavaScript's
@@ -13,8 +13,8 @@ disagree with the reference (thash) or pin an old Pillow (thumbhash-python).
 from __future__ import annotations
 
 import base64
+import functools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyvips
@@ -42,7 +42,7 @@ def placeholder(image: pyvips.Image) -> Placeholder:
     rgba = bytes(small.write_to_memory())
     thumbhash, mean = rgba_to_thumbhash(small.width, small.height, rgba)
     lqip = _rgba_within(small, LQIP_SIZE)
-    if not _has_transparency(rgba):
+    if small[3].min() == 255:
         lqip = lqip.extract_band(0, n=3)
     webp = bytes(lqip.webpsave_buffer(Q=LQIP_QUALITY, effort=4, keep="none"))
     return Placeholder(
@@ -72,10 +72,6 @@ def _rgba_within(image: pyvips.Image, size: int) -> pyvips.Image:
     return image.copy_memory()
 
 
-def _has_transparency(rgba: bytes) -> bool:
-    return any(a != 255 for a in rgba[3::4])
-
-
 def _jround(x: float) -> int:
     """JavaScript's Math.round (ties go up), not Python's round (ties go to even)."""
     return math.floor(x + 0.5)
@@ -84,32 +80,31 @@ def _jround(x: float) -> int:
 def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> tuple[bytes, tuple[float, float, float]]:
     """The ThumbHash of ``w`` x ``h`` RGBA bytes (not premultiplied), and the mean RGB (0..1).
 
-    Follows the reference encoder step by step; only the DCT is done separably (rows,
-    then columns), which is the same sum in a different order.
+    Follows the reference encoder step by step, in double precision; the per-pixel work
+    and the DCT run in libvips, in a handful of operations (each pyvips call costs tens
+    of microseconds, the arithmetic on 100x100 pixels much less).
     """
     if not (0 < w <= THUMBHASH_MAX and 0 < h <= THUMBHASH_MAX) or len(rgba) != w * h * 4:
         raise ValueError(f"{w}x{h} with {len(rgba)} bytes is not RGBA within 100x100")
-    alpha = [a / 255 for a in rgba[3::4]]
-    reds, greens, blues = rgba[0::4], rgba[1::4], rgba[2::4]
-    avg_a = sum(alpha)
-    avg = [0.0, 0.0, 0.0]
-    if avg_a:
-        for c, band in enumerate((reds, greens, blues)):
-            avg[c] = sum(a / 255 * v for a, v in zip(alpha, band, strict=True)) / avg_a
+    px = pyvips.Image.new_from_memory(rgba, w, h, 4, "uchar").cast("double")
+    alpha = px[3] / 255
+    weighted = px.extract_band(0, n=3) * (alpha / 255)
+    # One pass for the four sums: stats() row 1 + band, column 2, is that band's sum.
+    sums = [row[2] for row in alpha.bandjoin(weighted).stats().tolist()[1:]]
+    avg_a = sums[0]
+    avg = [total / avg_a if avg_a else 0.0 for total in sums[1:]]
     has_alpha = avg_a < w * h
     l_limit = 5 if has_alpha else 7
     lx = max(1, _jround(l_limit * w / max(w, h)))
     ly = max(1, _jround(l_limit * h / max(w, h)))
-    # Composite onto the mean colour, then split into luminance and two chroma channels.
-    r = [avg[0] * (1 - a) + a / 255 * v for a, v in zip(alpha, reds, strict=True)]
-    g = [avg[1] * (1 - a) + a / 255 * v for a, v in zip(alpha, greens, strict=True)]
-    b = [avg[2] * (1 - a) + a / 255 * v for a, v in zip(alpha, blues, strict=True)]
-    lum = [(ri + gi + bi) / 3 for ri, gi, bi in zip(r, g, b, strict=True)]
-    p = [(ri + gi) / 2 - bi for ri, gi, bi in zip(r, g, b, strict=True)]
-    q = [ri - gi for ri, gi in zip(r, g, strict=True)]
-    l_dc, l_ac, l_scale = _encode_channel(lum, w, h, max(3, lx), max(3, ly))
-    p_dc, p_ac, p_scale = _encode_channel(p, w, h, 3, 3)
-    q_dc, q_ac, q_scale = _encode_channel(q, w, h, 3, 3)
+    # Composite onto the mean colour, then luminance and two chroma channels (and alpha).
+    rgb = alpha.linear([-a for a in avg], avg) + weighted
+    lpq = rgb.recomb([[1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, -1], [1, -1, 0]])
+    sizes = [(max(3, lx), max(3, ly)), (3, 3), (3, 3)] + [(5, 5)] * has_alpha
+    lpqa = lpq.bandjoin(alpha).copy_memory()  # computed once, read by every channel
+    channels = [lpqa[c] for c in range(len(sizes))]
+    dc_ac_scale = _dct(channels, w, h, sizes)
+    (l_dc, l_ac, l_scale), (p_dc, p_ac, p_scale), (q_dc, q_ac, q_scale) = dc_ac_scale[:3]
     landscape = w > h
     header24 = (
         _jround(63 * l_dc)
@@ -127,7 +122,7 @@ def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> tuple[bytes, tuple[float, 
     out = [header24 & 255, (header24 >> 8) & 255, header24 >> 16, header16 & 255, header16 >> 8]
     acs = [l_ac, p_ac, q_ac]
     if has_alpha:
-        a_dc, a_ac, a_scale = _encode_channel(alpha, w, h, 5, 5)
+        a_dc, a_ac, a_scale = dc_ac_scale[3]
         out.append(_jround(15 * a_dc) | (_jround(15 * a_scale) << 4))
         acs.append(a_ac)
     nibbles = [_jround(15 * f) for ac in acs for f in ac]
@@ -137,27 +132,58 @@ def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> tuple[bytes, tuple[float, 
     return bytes(out), (avg[0], avg[1], avg[2])
 
 
-def _encode_channel(
-    channel: Sequence[float], w: int, h: int, nx: int, ny: int
-) -> tuple[float, list[float], float]:
-    """DC term, AC terms normalised to 0..1, and their scale (the reference's order)."""
-    cos, pi = math.cos, math.pi
-    fxs = [[cos(pi / w * cx * (x + 0.5)) for x in range(w)] for cx in range(nx)]
-    rows = [channel[y * w : (y + 1) * w] for y in range(h)]
-    # row_sums[cx][y] = sum over x of channel[y][x] * fx[cx][x]
-    row_sums = [[math.fsum(map(float.__mul__, row, fx)) for row in rows] for fx in fxs]
-    dc, ac, scale = 0.0, [], 0.0
-    for cy in range(ny):
-        fy = [cos(pi / h * cy * (y + 0.5)) for y in range(h)]
-        cx = 0
-        while cx * ny < nx * (ny - cy):
-            f = math.fsum(map(float.__mul__, row_sums[cx], fy)) / (w * h)
-            if cx or cy:
-                ac.append(f)
-                scale = max(scale, abs(f))
-            else:
-                dc = f
-            cx += 1
-    if scale:
-        ac = [0.5 + 0.5 / scale * f for f in ac]
-    return dc, ac, scale
+Terms = tuple[float, list[float], float]
+
+
+def _dct(channels: list[pyvips.Image], w: int, h: int, sizes: list[tuple[int, int]]) -> list[Terms]:
+    """Per channel: DC term, AC terms normalised to 0..1, and their scale, for ``nx`` x
+    ``ny`` coefficients in the reference's triangular order.
+
+    All channels at once, as two matrix products: the channels stacked top to bottom
+    times the x cosines (w x 7), then a block-diagonal matrix of each channel's y
+    cosines times that: f[cy][cx] = sum over y, x of ch[y][x] fx[x][cx] fy[cy][y].
+    """
+    stacked = pyvips.Image.arrayjoin(channels, across=1)
+    rows = stacked.matrixmultiply(_x_cosines(w, max(nx for nx, _ in sizes)))
+    f = _y_cosines(h, tuple(ny for _, ny in sizes)).matrixmultiply(rows).tolist()
+    terms: list[Terms] = []
+    top = 0
+    for nx, ny in sizes:
+        dc, ac, scale = 0.0, [], 0.0
+        for cy in range(ny):
+            cx = 0
+            while cx * ny < nx * (ny - cy):
+                value = f[top + cy][cx] / (w * h)
+                if cx or cy:
+                    ac.append(value)
+                    scale = max(scale, abs(value))
+                else:
+                    dc = value
+                cx += 1
+        if scale:
+            ac = [0.5 + 0.5 / scale * v for v in ac]
+        terms.append((dc, ac, scale))
+        top += ny
+    return terms
+
+
+def _cos(size: int, k: int, i: int) -> float:
+    return math.cos(math.pi / size * k * (i + 0.5))
+
+
+@functools.lru_cache(maxsize=128)
+def _x_cosines(w: int, nx: int) -> pyvips.Image:
+    """w rows x nx columns: fx[x][cx]. Built once per size: few sizes recur."""
+    return pyvips.Image.new_from_array([[_cos(w, cx, x) for cx in range(nx)] for x in range(w)])
+
+
+@functools.lru_cache(maxsize=128)
+def _y_cosines(h: int, nys: tuple[int, ...]) -> pyvips.Image:
+    """Block-diagonal: channel c's ny rows of fy[cy][y] over its own h columns."""
+    rows = []
+    for c, ny in enumerate(nys):
+        for cy in range(ny):
+            row = [0.0] * (h * len(nys))
+            row[c * h : (c + 1) * h] = [_cos(h, cy, y) for y in range(h)]
+            rows.append(row)
+    return pyvips.Image.new_from_array(rows)
