@@ -3,7 +3,8 @@
 For each input, the pipeline's steps are run one by one on a Job (as bench/steps.py
 does) and timed: the ``placeholder`` step (ThumbHash, colour, data URI from the smallest
 output) against every other step (the render), plus building and encoding the manifest
-from the result. Medians over the reps, one process, one libvips thread (Lambda's one
+from the result. Medians of CPU time (the process's, so other load on a shared machine
+matters less) over the reps, one process, one libvips thread (Lambda's one
 vCPU). Storage is left out: the manifest costs one extra small PUT (one more HEAD on a
 skip), which is a request, not CPU.
 
@@ -67,7 +68,7 @@ def main() -> None:
     configure(1)
     specs = parse_renditions(args.renditions)
     options = RenderOptions()
-    print(f"renditions {args.renditions}; median ms of {args.reps}, 1 libvips thread")
+    print(f"renditions {args.renditions}; median CPU ms of {args.reps}, 1 libvips thread")
     print(f"{'input':<16}{'render':>9}{'placeholder':>13}{'manifest':>10}{'ratio':>8}"
           f"{'manifest B':>12}{'data URI B':>12}")  # fmt: skip
     ratios = []
@@ -80,14 +81,14 @@ def main() -> None:
             job = Job(data, specs, options, name=name)
             spent = {"render": 0.0, "placeholder": 0.0}
             for step in STEPS:
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 step.run(job)
                 key = "placeholder" if step.name == "placeholder" else "render"
-                spent[key] += time.perf_counter() - t0
+                spent[key] += time.process_time() - t0
             result = RenderResult(job.facts(), job.renditions, job.placeholder)
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             blob = build_manifest(result, specs)
-            built = time.perf_counter() - t0
+            built = time.process_time() - t0
             if rep:  # the first is the warm-up
                 rendering.append(spent["render"])
                 placing.append(spent["placeholder"])
