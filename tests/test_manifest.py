@@ -297,3 +297,53 @@ def test_killed_before_the_manifest_then_rerun_completes_the_set(
     m = read_manifest(store)
     assert sorted(r["key"] for r in m["renditions"]) == sorted(RENDITION_KEYS)
     assert run(store).status == "skipped"
+
+
+# --- the manifest over renditions with formats and fits (the rendition model's shape) ----
+def test_srcsets_group_by_fit_and_front_ends_pick_a_format_they_can_show() -> None:
+    from dataclasses import dataclass
+
+    from thumbsmith.core.result import SourceFacts
+
+    @dataclass(frozen=True)
+    class Spec:  # a rendition spec with a fit mode, as the rendition model has it
+        name: str
+        width: int
+        height: int
+        fit: str = "inside"
+
+    specs = [Spec("large", 1280, 1280), Spec("small", 320, 320), Spec("square", 160, 160, "cover")]
+    E = manifest.Entry
+    entries = [
+        E("large", "avif", "large/a.png.avif", 1280, 960, 50_000),
+        E("large", "webp", "large/a.png.webp", 1280, 960, 90_000),
+        E("small", "avif", "small/a.png.avif", 320, 240, 9_000),
+        E("small", "webp", "small/a.png.webp", 320, 240, 15_000),
+        E("square", "webp", "square/a.png.webp", 160, 160, 4_000),
+    ]
+    m = manifest.build(
+        manifest.SourceInfo("photos", "images/a b,c.png", "e" * 32, 10, "image/png"),
+        SourceFacts("png", 2048, 1536, 1, True),
+        entries,
+        specs,  # type: ignore[arg-type]
+        output_bucket="photos-output",
+        manifest_key="manifest/a.png.json",
+        placeholder=None,
+        base_url="/",
+    )
+    Draft202012Validator(manifest.schema()).validate(m)
+    assert m["srcset"] == {
+        "avif": "/small/a.png.avif 320w, /large/a.png.avif 1280w",
+        "webp": "/small/a.png.webp 320w, /large/a.png.webp 1280w",
+    }
+    assert m["srcsets"]["cover-1x1"] == {"webp": "/square/a.png.webp 160w"}
+    assert m["next"] == {"src": "/large/a.png.webp", "width": 1280, "height": 960}  # alpha
+    assert m["astro"]["format"] == "webp"  # Astro cannot say avif
+    assert set(m["eleventy"]) == {"avif", "webp"}
+    assert "placeholder" not in m
+
+
+def test_urls_are_percent_encoded_so_srcset_candidates_stay_whole() -> None:
+    assert manifest.url("https://cdn/", "large/a b,c/猫.jpg") == (
+        "https://cdn/large/a%20b%2Cc/%E7%8C%AB.jpg"
+    )
