@@ -81,3 +81,15 @@ def test_an_event_over_256_kib_is_refused_before_sending(events: Any, name: str)
     with pytest.raises(NotifyError, match="256 KiB") as err:
         notifier.send("Renditions Ready", {"pad": "x" * MAX_ENTRY_BYTES}, subject="s3://b/k")
     assert err.value.permanent
+
+
+def test_non_ascii_file_name_reaches_s3_intact(s3: Any, name: str, settings: Settings) -> None:
+    """The header is ASCII, so botocore signs it right; the real name is in filename*."""
+    make_buckets(s3, name)
+    key = "images/猫 größe.jpg"
+    s3.put_object(Bucket=name, Key=key, Body=jpeg(), ContentType="image/jpeg")
+    processor(s3_store(settings), settings).process(ObjectEvent(name, key, EventKind.CREATED))
+    head = s3.head_object(Bucket=f"{name}-output", Key=f"thumb/{key}.jpg")
+    assert head["ContentDisposition"] == (
+        "inline; filename=\"groe.jpg\"; filename*=UTF-8''%E7%8C%AB%20gr%C3%B6%C3%9Fe.jpg"
+    )
