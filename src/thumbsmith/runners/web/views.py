@@ -85,7 +85,9 @@ def _from_manifest(
         }
         for r in manifest["renditions"]
     ]
-    facts.update({k: src[k] for k in ("format", "width", "height", "orientation") if k in src})
+    # Not the manifest's width and height: those are of the upright image, and the card
+    # shows the stored size beside the EXIF orientation.
+    facts.update({k: src[k] for k in ("format", "orientation") if k in src})
     facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
     return {
         "key": key,
