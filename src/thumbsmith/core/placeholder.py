@@ -55,15 +55,20 @@ def placeholder(image: pyvips.Image) -> Placeholder:
 
 
 def _rgba_within(image: pyvips.Image, size: int) -> pyvips.Image:
-    """4-band uchar sRGB, scaled down to fit a ``size`` box (never up)."""
-    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-        image = image.colourspace("srgb")
-    if image.bands in (1, 2):
-        image = image.colourspace("srgb")
+    """RGBA uchar, scaled down to fit a ``size`` box (never up).
+
+    The pipeline's outputs are sRGB already (``to_srgb``), so the bands are only
+    rearranged, never converted: a colourspace call could fail on a source whose
+    interpretation tag is odd (a fuzzed PNG's "multiband") and cost the renditions.
+    """
     if image.format != "uchar":
         image = image.cast("uchar")
-    if not image.hasalpha():
-        image = image.bandjoin(255)
+    bands = [image[i] for i in range(min(image.bands, 4))]
+    if len(bands) <= 2:  # grey, or grey + alpha
+        bands = [bands[0], bands[0], *bands]
+    if len(bands) == 3:
+        bands.append(bands[0].new_from_image(255))
+    image = bands[0].bandjoin(bands[1:]).copy(interpretation="srgb")
     scale = size / max(image.width, image.height)
     if scale < 1:
         width = max(1, round(image.width * scale))
