@@ -39,8 +39,7 @@ class Placeholder:
 def placeholder(image: pyvips.Image) -> Placeholder:
     """The placeholder of upright sRGB pixels (any size; the smallest output is ideal)."""
     small = _rgba_within(image, THUMBHASH_MAX)
-    rgba = bytes(small.write_to_memory())
-    thumbhash, mean = rgba_to_thumbhash(small.width, small.height, rgba)
+    thumbhash, mean = _thumbhash(small)
     lqip = _rgba_within(small, LQIP_SIZE)
     if small[3].min() == 255:
         lqip = lqip.extract_band(0, n=3)
@@ -91,7 +90,14 @@ def rgba_to_thumbhash(w: int, h: int, rgba: bytes) -> tuple[bytes, tuple[float, 
     """
     if not (0 < w <= THUMBHASH_MAX and 0 < h <= THUMBHASH_MAX) or len(rgba) != w * h * 4:
         raise ValueError(f"{w}x{h} with {len(rgba)} bytes is not RGBA within 100x100")
-    px = pyvips.Image.new_from_memory(rgba, w, h, 4, "uchar").cast("double")
+    # A copy libvips owns: an image over Python's bytes could outlive them in its cache.
+    return _thumbhash(pyvips.Image.new_from_memory(rgba, w, h, 4, "uchar").copy_memory())
+
+
+def _thumbhash(image: pyvips.Image) -> tuple[bytes, tuple[float, float, float]]:
+    """:func:`rgba_to_thumbhash` of a 4-band uchar image within 100x100."""
+    w, h = image.width, image.height
+    px = image.cast("double")
     alpha = px[3] / 255
     weighted = px.extract_band(0, n=3) * (alpha / 255)
     # One pass for the four sums: stats() row 1 + band, column 2, is that band's sum.
