@@ -30,9 +30,9 @@ def test_config_never_prints_a_secret(flags: list[str], capsys: pytest.CaptureFi
     assert SECRET not in out.out + out.err
     if flags == ["--json"]:
         row = next(r for r in json.loads(out.out) if r["name"] == "notify_webhook_secret")
-        assert (row["value"], row["source"]) == ("'***'", "env")
+        assert (row["value"], row["source"]) == ("'<hidden>'", "env")
     elif not flags:
-        assert "notify_webhook_secret = '***'" in out.out
+        assert "notify_webhook_secret = '<hidden>'" in out.out
 
 
 def test_an_unset_secret_shows_as_empty(
@@ -49,7 +49,7 @@ def test_repr_and_errors_leave_secrets_out() -> None:
     assert SECRET not in repr(settings)
     field = next(f for f in S.fields() if f.name == "notify_webhook_secret")
     assert S.is_secret(field) and not S.is_secret(next(iter(S.fields())))
-    assert S.shown(field, SECRET) == "'***'"
+    assert S.shown(field, SECRET) == "'<hidden>'"
 
 
 def test_secret_flag_is_generic() -> None:
@@ -61,5 +61,5 @@ def test_secret_flag_is_generic() -> None:
         plain: str = S.setting("", "Not secret.", group="x")
 
     token, plain = dataclasses.fields(Demo)
-    assert S.shown(token, "abc") == "'***'" and S.shown(plain, "abc") == "'abc'"
+    assert S.shown(token, "abc") == "'<hidden>'" and S.shown(plain, "abc") == "'abc'"
     assert "abc" not in repr(Demo(token="abc"))

@@ -252,3 +252,30 @@ def test_unexpected_errors_become_typed(monkeypatch: pytest.MonkeyPatch) -> None
     )
     with pytest.raises(CorruptImage, match=r"x\.png"):
         render(png("RGB", (4, 4), "red"), SPECS, name="x.png")
+
+
+def test_libvips_error_text_that_is_not_utf8_is_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyvips decodes libvips' error buffer as UTF-8 and raises UnicodeDecodeError on
+    other bytes (fuzz-found, intermittently: the buffer was then never cleared)."""
+    import pyvips.error
+
+    from thumbsmith.errors import CorruptImage
+
+    real = pyvips.error._to_string
+
+    def not_utf8(x: object) -> str:
+        raise UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte")
+
+    from helpers import jpeg
+
+    broken = jpeg(400, 300)[:700]  # cut mid-scan: libvips fails, with an error message
+    monkeypatch.setattr(pyvips.error, "_to_string", not_utf8)
+    with pytest.raises(CorruptImage) as info:
+        render(broken, SPECS, name="odd.jpg")
+    assert "not UTF-8" in str(info.value) and "unexpected" not in str(info.value)
+    monkeypatch.setattr(pyvips.error, "_to_string", real)
+    with pytest.raises(CorruptImage) as again:
+        render(broken, SPECS, name="odd.jpg")
+    assert "not UTF-8" not in str(again.value) and "unexpected" not in str(again.value)

@@ -56,10 +56,32 @@ def render(
         raise CorruptImage(reason, object_name=name) from exc
     except MemoryError as exc:
         raise CorruptImage("ran out of memory while decoding", object_name=name) from exc
+    except UnicodeDecodeError as exc:
+        if not _raised_by_pyvips(exc):
+            raise CorruptImage(
+                f"unexpected {type(exc).__name__} while rendering: {exc}", object_name=name
+            ) from exc
+        # pyvips reads libvips' error text as UTF-8 and gives up on other bytes (a file's
+        # own text quoted in a message) before clearing it: clear it here, or every later
+        # error of this process fails the same way.
+        pyvips.vips_lib.vips_error_clear()
+        raise CorruptImage(
+            "cannot decode (libvips' error message was not UTF-8)", object_name=name
+        ) from exc
     except Exception as exc:
         raise CorruptImage(
             f"unexpected {type(exc).__name__} while rendering: {exc}", object_name=name
         ) from exc
+
+
+def _raised_by_pyvips(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of pyvips' own code (its error handling), not ours."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("pyvips"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _vips_reason(exc: pyvips.Error) -> str:

@@ -39,6 +39,7 @@ def check_portable_key(key: str) -> None:
     if any(len(s.encode("utf-8", "surrogateescape")) > MAX_SEGMENT_BYTES for s in segments):
         raise UnsafeKey(f"key {key!r} has a segment longer than {MAX_SEGMENT_BYTES} bytes")
 
+
 #: The reserved rendition name whose key (with extension ``json``) holds the manifest.
 MANIFEST = "manifest"
 MANIFEST_EXT = "json"
