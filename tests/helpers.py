@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
 
+from thumbsmith.adapters.storage import Store
+from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.runners.bootstrap import processor
+from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.process import Processor
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
@@ -78,3 +85,31 @@ def jpeg(width: int = 800, height: int = 600, *, seed: int = 0, orientation: int
 def size_of(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as img:
         return img.size
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 30) -> bool:
+    """Poll ``cond`` until it holds or ``timeout`` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def photos_store(root: Path) -> LocalStore:
+    """A local store under ``root`` with an empty source bucket ``photos``."""
+    (root / "photos").mkdir()
+    return LocalStore(root)
+
+
+def proc(store: Store, **env: str) -> Processor:
+    """A Processor on ``store`` from defaults plus ``THUMBSMITH_<KEY>=value`` settings."""
+    from thumbsmith import settings
+
+    values = {f"THUMBSMITH_{k.upper()}": v for k, v in env.items()}
+    return processor(store, settings.load(env=values))
+
+
+def created(key: str, bucket: str = "photos") -> ObjectEvent:
+    return ObjectEvent(bucket, key, EventKind.CREATED)

@@ -8,27 +8,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from helpers import jpeg, size_of
-from thumbsmith import settings as S
+from helpers import created, jpeg, photos_store, proc, size_of
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ConfigError, CorruptImage, ImageTooLarge, UnsupportedFormat
-from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service.events import EventKind, ObjectEvent
-from thumbsmith.service.process import META_SOURCE_ETAG, Processor
+from thumbsmith.service.process import META_SOURCE_ETAG
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
-    (tmp_path / "photos").mkdir()
-    return LocalStore(tmp_path)
-
-
-def proc(store: LocalStore, **env: str) -> Processor:
-    return processor(store, S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()}))
-
-
-def created(key: str) -> ObjectEvent:
-    return ObjectEvent("photos", key, EventKind.CREATED)
+    return photos_store(tmp_path)
 
 
 def test_writes_every_rendition_with_right_size_and_no_exif(store: LocalStore) -> None:

@@ -12,15 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import jpeg, size_of
+from helpers import created, jpeg, photos_store, proc, size_of
 from thumbsmith import cli
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import META_DIR, LocalStore
 from thumbsmith.core.spec import RenditionSpec, parse_renditions
 from thumbsmith.errors import ConfigError
-from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service.events import EventKind, ObjectEvent
-from thumbsmith.service.process import Processor
 from thumbsmith.service.rules import Rule, Rules, parse_rules
 
 TOML = """
@@ -148,16 +146,7 @@ def test_longest_prefix_wins_and_no_match_gets_everything() -> None:
 # --- process -----------------------------------------------------------------------------
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
-    (tmp_path / "photos").mkdir()
-    return LocalStore(tmp_path)
-
-
-def proc(store: LocalStore, **env: str) -> Processor:
-    return processor(store, S.load(env={f"THUMBSMITH_{k.upper()}": v for k, v in env.items()}))
-
-
-def created(key: str) -> ObjectEvent:
-    return ObjectEvent("photos", key, EventKind.CREATED)
+    return photos_store(tmp_path)
 
 
 SET = "large=320:webp+jpeg,card=100x80:cover:webp+jpeg,thumb=64"

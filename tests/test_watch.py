@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from helpers import jpeg, size_of
+from helpers import jpeg, size_of, wait_for
 from thumbsmith import settings as S
 from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import parse_target
 from thumbsmith.runners.watch import watch
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:

@@ -281,11 +281,54 @@ def make_floor() -> Job:
     return job
 
 
-def _hwm_kb() -> int:
+def hwm_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+def serve(peer: str, job: Job, *, hwm: Callable[[], int] = hwm_kb, suffix: str = "") -> None:
+    """The JSON-lines protocol: ``run`` (with ``path``, optional ``save``), ``loop``
+    (``path``, ``n``), ``hwm`` and ``quit``; one JSON reply per request line."""
+    send = sys.stdout.write
+    send(json.dumps({"ready": peer, "pid": os.getpid()}) + "\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        req = json.loads(line)
+        cmd = req["cmd"]
+        if cmd == "quit":
+            break
+        try:
+            reply = _reply(req, job, hwm, suffix)
+        except NotImplementedError as exc:
+            reply = {"error": f"not implemented: {exc}"}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        send(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+def _reply(req: dict[str, Any], job: Job, hwm: Callable[[], int], suffix: str) -> dict[str, Any]:
+    cmd = req["cmd"]
+    if cmd == "run":
+        path = Path(req["path"])
+        t0 = time.perf_counter()
+        outs = job(path)
+        ms = (time.perf_counter() - t0) * 1e3
+        if req.get("save"):
+            for name, data, _, _ in outs:
+                (Path(req["save"]) / f"{name}{suffix}").write_bytes(data)
+        return {"ms": ms, "out": [[n, w, h, len(d)] for n, d, w, h in outs]}
+    if cmd == "loop":
+        path = Path(req["path"])
+        t0 = time.perf_counter()
+        for _ in range(int(req["n"])):
+            job(path)
+        return {"ms": (time.perf_counter() - t0) * 1e3}
+    if cmd == "hwm":
+        return {"hwm_kb": hwm()}
+    return {"error": f"unknown command {cmd!r}"}
 
 
 def main() -> None:
@@ -301,41 +344,8 @@ def main() -> None:
             "pyvips": make_pyvips,
             "floor": make_floor,
         }[peer]()
-    send = sys.stdout.write
-    send(json.dumps({"ready": peer, "pid": os.getpid()}) + "\n")
-    sys.stdout.flush()
-    for line in sys.stdin:
-        req = json.loads(line)
-        cmd = req["cmd"]
-        reply: dict[str, Any]
-        try:
-            if cmd == "run":
-                path = Path(req["path"])
-                t0 = time.perf_counter()
-                outs = job(path)
-                ms = (time.perf_counter() - t0) * 1e3
-                if req.get("save"):
-                    for name, data, _, _ in outs:
-                        (Path(req["save"]) / f"{name}.jpg").write_bytes(data)
-                reply = {"ms": ms, "out": [[n, w, h, len(d)] for n, d, w, h in outs]}
-            elif cmd == "loop":
-                path = Path(req["path"])
-                t0 = time.perf_counter()
-                for _ in range(int(req["n"])):
-                    job(path)
-                reply = {"ms": (time.perf_counter() - t0) * 1e3}
-            elif cmd == "hwm":
-                reply = {"hwm_kb": gm.child_hwm_kb if gm is not None else _hwm_kb()}
-            elif cmd == "quit":
-                break
-            else:
-                reply = {"error": f"unknown command {cmd!r}"}
-        except NotImplementedError as exc:
-            reply = {"error": f"not implemented: {exc}"}
-        except Exception as exc:
-            reply = {"error": f"{type(exc).__name__}: {exc}"}
-        send(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+    hwm = (lambda: gm.child_hwm_kb) if gm is not None else hwm_kb
+    serve(peer, job, hwm=hwm, suffix=".jpg")
 
 
 if __name__ == "__main__":

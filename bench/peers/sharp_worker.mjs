@@ -7,8 +7,8 @@
 // UV_THREADPOOL_SIZE (read by libuv at start) for how many clones run at once.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import sharp from "sharp";
+import { runReply, serve } from "./protocol.mjs";
 
 const SIZES = [["large", 1280], ["medium", 640], ["thumb", 160]];
 const QUALITY = 85;
@@ -34,13 +34,6 @@ async function w3(path) {
   );
 }
 
-function hwmKb() {
-  const m = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
-}
-
-const send = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-
 async function handle(req) {
   if (req.cmd === "run") {
     const t0 = process.hrtime.bigint();
@@ -49,26 +42,14 @@ async function handle(req) {
     if (req.save) {
       for (const [name, data] of outs) writeFileSync(join(req.save, `${name}.jpg`), data);
     }
-    return { ms, out: outs.map(([n, d, w, h]) => [n, w, h, d.length]) };
+    return runReply(ms, outs);
   }
   if (req.cmd === "loop") {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < req.n; i++) await w3(req.path);
     return { ms: Number(process.hrtime.bigint() - t0) / 1e6 };
   }
-  if (req.cmd === "hwm") return { hwm_kb: hwmKb() };
   return { error: `unknown command ${req.cmd}` };
 }
 
-send({ ready: "sharp", pid: process.pid, versions: sharp.versions });
-const rl = createInterface({ input: process.stdin });
-for await (const line of rl) {
-  const req = JSON.parse(line);
-  if (req.cmd === "quit") break;
-  try {
-    send(await handle(req));
-  } catch (err) {
-    send({ error: String(err) });
-  }
-}
-process.exit(0);
+await serve({ ready: "sharp", pid: process.pid, versions: sharp.versions }, handle);

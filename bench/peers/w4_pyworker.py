@@ -13,12 +13,11 @@ same JSON-lines protocol as pyworker.py (``run`` with ``path`` and ``save``, ``h
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
+
+from pyworker import serve  # same folder: the shared JSON-lines protocol
 
 from thumbsmith.core import RenderOptions, configure, render
 from thumbsmith.core.decoders import vips
@@ -63,33 +62,10 @@ def floor(path: Path) -> list[Output]:
     return outs
 
 
-def hwm_kb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 def main() -> None:
     peer = sys.argv[1]
-    job = {"thumbsmith": thumbsmith, "floor": floor}[peer]
     configure(int(os.environ.get("VIPS_CONCURRENCY", "1") or "1"))
-    send: Any = lambda obj: print(json.dumps(obj), flush=True)  # noqa: E731
-    send({"ready": peer, "pid": os.getpid()})
-    for line in sys.stdin:
-        req = json.loads(line)
-        if req["cmd"] == "quit":
-            break
-        if req["cmd"] == "hwm":
-            send({"hwm_kb": hwm_kb()})
-            continue
-        t0 = time.perf_counter()
-        outs = job(Path(req["path"]))
-        ms = (time.perf_counter() - t0) * 1e3
-        if req.get("save"):
-            for name, data, _, _ in outs:
-                (Path(req["save"]) / name).write_bytes(data)
-        send({"ms": ms, "out": [[n, w, h, len(d)] for n, d, w, h in outs]})
+    serve(peer, {"thumbsmith": thumbsmith, "floor": floor}[peer])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
 // WebP quality 80, effort 4), JPEG as in W3 (q85, progressive, optimised Huffman).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import sharp from "sharp";
+import { runReply, serve } from "./protocol.mjs";
 
 const SIZES = [["large", 1280], ["medium", 640], ["thumb", 160]];
 
@@ -47,34 +47,15 @@ async function w4(path) {
   );
 }
 
-function hwmKb() {
-  const m = /VmHWM:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
-}
-
-const send = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
-
 async function handle(req) {
   if (req.cmd === "run") {
     const t0 = process.hrtime.bigint();
     const outs = await w4(req.path);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (req.save) for (const [name, data] of outs) writeFileSync(join(req.save, name), data);
-    return { ms, out: outs.map(([n, d, w, h]) => [n, w, h, d.length]) };
+    return runReply(ms, outs);
   }
-  if (req.cmd === "hwm") return { hwm_kb: hwmKb() };
   return { error: `unknown command ${req.cmd}` };
 }
 
-send({ ready: "sharp", pid: process.pid, versions: sharp.versions });
-const rl = createInterface({ input: process.stdin });
-for await (const line of rl) {
-  const req = JSON.parse(line);
-  if (req.cmd === "quit") break;
-  try {
-    send(await handle(req));
-  } catch (err) {
-    send({ error: String(err) });
-  }
-}
-process.exit(0);
+await serve({ ready: "sharp", pid: process.pid, versions: sharp.versions }, handle);

@@ -4,14 +4,13 @@ removal through the watch, and the manifest read when there is one."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from helpers import jpeg, size_of
+from helpers import jpeg, size_of, wait_for
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.runners.bootstrap import process_config, processor
@@ -24,15 +23,6 @@ from thumbsmith.service.events import EventKind, ObjectEvent
 
 CHANGE = {"X-Thumbsmith": "1"}
 HOSTS = ("testserver",)
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

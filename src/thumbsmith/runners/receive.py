@@ -27,8 +27,7 @@ import threading
 
 from thumbsmith.errors import ConfigError
 from thumbsmith.runners import bootstrap, pool, worker
-from thumbsmith.runners.receive_app import Answer
-from thumbsmith.service.dispatch import Verdict
+from thumbsmith.service.dispatch import Summary, Verdict
 from thumbsmith.settings import Settings
 
 log = logging.getLogger("thumbsmith")
@@ -76,7 +75,7 @@ class RenderPool:
         for future in [self._executor.submit(_ready) for _ in range(self.workers)]:
             future.result()
 
-    async def submit(self, body: bytes) -> Answer:
+    async def submit(self, body: bytes) -> Summary:
         with self._lock:
             executor = self._executor
         try:
@@ -84,8 +83,8 @@ class RenderPool:
         except cf.BrokenExecutor as exc:
             # Nothing was acknowledged: 503, and the sender's retry gets a fresh child.
             self._renew(executor)
-            return Answer(Verdict.RETRY, f"render process died: {exc}")
-        return Answer(result.verdict, result.error, result.written, result.permanent)
+            return Summary(Verdict.RETRY, f"render process died: {exc}")
+        return result
 
     def _renew(self, broken: cf.ProcessPoolExecutor) -> None:
         with self._lock:

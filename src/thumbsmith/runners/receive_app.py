@@ -27,24 +27,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from thumbsmith.service.dispatch import Verdict
+from thumbsmith.service.dispatch import Summary, Verdict
 
 log = logging.getLogger("thumbsmith")
 
 BODY_TIMEOUT = 30.0  # seconds a sender may take to send a (small) notification body
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What the render side made of one body."""
-
-    verdict: Verdict
-    error: str = ""
-    written: int = 0
-    permanent: int = 0
-
-
-Submit = Callable[[bytes], Awaitable[Answer]]
+Submit = Callable[[bytes], Awaitable[Summary]]
 
 
 @dataclass(slots=True)

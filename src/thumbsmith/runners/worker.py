@@ -34,7 +34,7 @@ from types import FrameType
 from thumbsmith.adapters.queue import Message, Queue
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners import bootstrap, pool
-from thumbsmith.service.dispatch import Verdict, handle
+from thumbsmith.service.dispatch import Summary, Verdict, handle
 from thumbsmith.service.process import Processor
 from thumbsmith.settings import Settings
 
@@ -57,25 +57,9 @@ def _init_child(settings: Settings) -> None:
     _child_processor = bootstrap.processor(bootstrap.s3_store(settings), settings)
 
 
-@dataclass(frozen=True, slots=True)
-class JobResult:
-    """What a child reports back: small and picklable."""
-
-    verdict: Verdict
-    error: str = ""
-    written: int = 0
-    permanent: int = 0
-
-
-def _job(body: str | bytes) -> JobResult:
+def _job(body: str | bytes) -> Summary:
     assert _child_processor is not None, "pool initializer did not run"
-    handled = handle(body, _child_processor)
-    return JobResult(
-        verdict=handled.verdict,
-        error=handled.error,
-        written=sum(len(o.written) for o in handled.outcomes),
-        permanent=len(handled.permanent),
-    )
+    return handle(body, _child_processor).summary()
 
 
 # --- parent side ---------------------------------------------------------------------
@@ -120,7 +104,7 @@ class Worker:
         self.stopping = False
         self.stats = Stats()
         self.has_redrive = False
-        self._inflight: dict[cf.Future[JobResult], _InFlight] = {}
+        self._inflight: dict[cf.Future[Summary], _InFlight] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
 
     # --- setup -----------------------------------------------------------------------
@@ -254,15 +238,15 @@ class Worker:
                 # A child died (OOM killer, segfault in a decoder): nothing was
                 # acknowledged, so the message simply comes back.
                 broken = True
-                result = JobResult(Verdict.RETRY, error=f"worker process died: {exc}")
+                result = Summary(Verdict.RETRY, error=f"worker process died: {exc}")
             except Exception as exc:
-                result = JobResult(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
+                result = Summary(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
             self._settle(job, result)
         if broken and self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
 
-    def _settle(self, job: _InFlight, result: JobResult) -> None:
+    def _settle(self, job: _InFlight, result: Summary) -> None:
         self.stats.by_verdict[result.verdict] = self.stats.by_verdict.get(result.verdict, 0) + 1
         self.stats.renditions += result.written
         self.stats.permanent += result.permanent

@@ -59,6 +59,24 @@ class Handled:
     def ok(self) -> bool:
         return self.verdict is Verdict.DONE
 
+    def summary(self) -> Summary:
+        return Summary(
+            verdict=self.verdict,
+            error=self.error,
+            written=sum(len(o.written) for o in self.outcomes),
+            permanent=len(self.permanent),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A :class:`Handled`, small and picklable: what a render process reports back."""
+
+    verdict: Verdict
+    error: str = ""
+    written: int = 0
+    permanent: int = 0
+
 
 def _no_metrics(name: str, value: float, dims: Mapping[str, str]) -> None:
     return None
