@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import ipaddress
 import logging
 import signal
@@ -132,44 +133,47 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
     sock = _bind(host, port)
     count = bootstrap.worker_count(settings, workers)
     renderers = RenderPool(settings, count)
-    try:
-        renderers.warm_up()
-        app = make_app(
-            token=settings.receive_token,
-            max_bytes=settings.receive_max_bytes,
-            timeout=settings.receive_timeout,
-            submit=renderers.submit,
-        )
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-            timeout_graceful_shutdown=int(settings.receive_timeout),
-            # Beyond this many connections uvicorn answers 503 itself: memory stays bounded
-            # and a sender that retries loses nothing.
-            limit_concurrency=count * 8 + 8,
-            timeout_keep_alive=5,
-        )
-        # uvicorn drains, then re-raises the signal it caught with the previous handler
-        # restored: make that handler a clean exit, not death by SIGTERM (143). Installed
-        # before the address is printed, so a signal at any point from then on is clean.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: sys.exit(0))
-        bound = sock.getsockname()
-        print(f"listening on http://{_url_host(host)}:{bound[1]}/events", flush=True)
-        if not is_loopback(host):
-            log.warning(
-                f"receive listens on {host}, reachable from other machines: keep the token "
-                "secret and put TLS (a reverse proxy) in front of it"
+    # Ctrl-C is a normal way to stop: whenever it lands (even while the pool shuts
+    # down), the exit is clean, as for serve.
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            renderers.warm_up()
+            app = make_app(
+                token=settings.receive_token,
+                max_bytes=settings.receive_max_bytes,
+                timeout=settings.receive_timeout,
+                submit=renderers.submit,
             )
-        log.info("receive started", extra={"listen": f"{host}:{bound[1]}", "workers": count})
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        renderers.shutdown()
-        sock.close()
-        log.info("receive stopped")
+            config = uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=int(settings.receive_timeout),
+                # Beyond this many connections uvicorn answers 503 itself: memory stays bounded
+                # and a sender that retries loses nothing.
+                limit_concurrency=count * 8 + 8,
+                timeout_keep_alive=5,
+            )
+            # uvicorn drains, then re-raises the signal it caught with the previous handler
+            # restored: make that handler a clean exit, not death by SIGTERM (143). Installed
+            # before the address is printed, so a signal at any point from then on is clean.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: sys.exit(0))
+            bound = sock.getsockname()
+            print(f"listening on http://{_url_host(host)}:{bound[1]}/events", flush=True)
+            if not is_loopback(host):
+                log.warning(
+                    f"receive listens on {host}, reachable from other machines: keep the token "
+                    "secret and put TLS (a reverse proxy) in front of it"
+                )
+            log.info("receive started", extra={"listen": f"{host}:{bound[1]}", "workers": count})
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            renderers.shutdown()
+            sock.close()
+            log.info("receive stopped")
 
 
 def _url_host(host: str) -> str:
