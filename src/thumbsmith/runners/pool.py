@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -81,6 +82,9 @@ def new_pool(target: Target, settings: Settings, workers: int) -> ProcessPoolExe
 
 def _init_child(target: Target, settings: Settings) -> None:
     global _processor
+    # Ctrl-C reaches the whole process group: the parent decides when to stop (and its
+    # pool then ends the children), so a child neither dies mid-job nor prints a trace.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
     bootstrap.start(settings)
     _processor = bootstrap.processor(target.open(settings), settings)

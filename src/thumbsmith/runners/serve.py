@@ -137,9 +137,12 @@ def serve(
         on_started=lambda: on_ready(url),
         allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
     )
-    # uvicorn re-raises SIGTERM after its graceful shutdown, with the handler it found
-    # installed: make that one a clean exit. Ctrl-C is re-raised the same way.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # uvicorn re-raises the signal it stopped on after its graceful shutdown, with the
+    # handler it found installed: make that one a clean exit, for Ctrl-C too. Left at
+    # Python's default, SIGINT would meet asyncio's own handler instead, which raises
+    # KeyboardInterrupt inside the app's lifespan and logs a traceback.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
         config = uvicorn.Config(
             app,
