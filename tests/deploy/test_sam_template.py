@@ -2,7 +2,7 @@
 
 `sam validate` is what users run, but aws-sam-cli cannot join this project's lock (it
 pins watchdog 4). So the template is translated offline with aws-sam-translator, as
-`sam validate` does, and the CloudFormation it gives is linted with cfn-lint. When uvx
+`sam validate` does, and the CloudFormation it gives is linted with cfn-lint. When uv
 can fetch aws-sam-cli, `sam validate --lint` runs too.
 
 For the IAM and wiring checks, the translated template is resolved for given parameter
@@ -397,7 +397,7 @@ def test_sam_validate_lint() -> None:
         "SAM_CLI_TELEMETRY": "0",
     }
     try:
-        # Installing aws-sam-cli (uvx) is the step that may fail for reasons of this
+        # Installing aws-sam-cli (uv tool run) is the step that may fail for reasons of this
         # machine, not of the template: skip then, but never when validate fails.
         version = subprocess.run(
             [*cmd, "--version"], env=env, capture_output=True, text=True, timeout=240, check=False
