@@ -163,26 +163,34 @@ class Processor:
         """The rendition keys :meth:`process` would write for this source now (a dry run:
         HEADs only). Raises :class:`ObjectNotFound` when the source is gone."""
         source = self.store.head(bucket, key)
-        return sorted(self._stale(source, self.keys.output_bucket(bucket)).values())
+        stale, _ = self._survey(source, self.keys.output_bucket(bucket))
+        return sorted(stale.values())
 
     # --- created ---------------------------------------------------------------------
-    def _stale(self, source: ObjectInfo, out_bucket: str) -> dict[tuple[str, str], str]:
-        """Outputs ((name, format) -> key) not yet made from this exact source and options."""
+    def _survey(
+        self, source: ObjectInfo, out_bucket: str
+    ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], ObjectInfo]]:
+        """One HEAD per output ((name, format)): the keys of those not yet made from this
+        exact source and options, and the HEADs of those that were (the manifest lists
+        them as stored, so they need not be read again)."""
         stale: dict[tuple[str, str], str] = {}
+        current: dict[tuple[str, str], ObjectInfo] = {}
         specs = self.specs_for(source.key)
         for output, out_key in self.keys.format_keys(source.bucket, source.key, specs).items():
             try:
-                meta = self.store.head(out_bucket, out_key).metadata
+                info = self.store.head(out_bucket, out_key)
             except (ObjectNotFound, BucketNotFound):
                 # A missing output bucket is reported by the put that follows, by name.
                 stale[output] = out_key
                 continue
             if (
-                meta.get(META_SOURCE_ETAG) != source.etag
-                or meta.get(META_FINGERPRINT) != self._fingerprints[output]
+                info.metadata.get(META_SOURCE_ETAG) != source.etag
+                or info.metadata.get(META_FINGERPRINT) != self._fingerprints[output]
             ):
                 stale[output] = out_key
-        return stale
+            else:
+                current[output] = info
+        return stale, current
 
     def _create(self, event: ObjectEvent) -> Outcome:
         try:
@@ -199,7 +207,7 @@ class Processor:
                 "(THUMBSMITH_MAX_BYTES)"
             )
         out_bucket = self.keys.output_bucket(event.bucket)
-        stale = self._stale(head, out_bucket)
+        stale, current = self._survey(head, out_bucket)
         listed = self._find_manifest(head, out_bucket)
         if not stale and listed.state is State.PENDING:
             self.ready.resend(out_bucket, listed.key, self._manifest_meta(head), subject=event.uri)
@@ -210,7 +218,7 @@ class Processor:
         data, source = self.store.get(event.bucket, event.key)
         if source.etag != head.etag:
             # Replaced between HEAD and GET: judge the renditions against what we read.
-            stale = self._stale(source, out_bucket)
+            stale, current = self._survey(source, out_bucket)
             listed = self._find_manifest(source, out_bucket)
 
         from thumbsmith.core.rendering import render  # lazy: pyvips loads only when needed
@@ -259,7 +267,7 @@ class Processor:
                 )
             )
             outcome.bytes_out += len(rendition.data)
-        self._publish(source, result, outcome, out_bucket, listed.key)
+        self._publish(source, result, outcome, current, listed.key)
         return outcome
 
     def _candidates(self, event: ObjectEvent) -> list[str]:
@@ -309,22 +317,20 @@ class Processor:
         source: ObjectInfo,
         result: RenderResult,
         outcome: Outcome,
-        out_bucket: str,
+        kept: dict[tuple[str, str], ObjectInfo],
         manifest_key: str,
     ) -> None:
-        """The manifest of every rendition (written now or kept), then the notification."""
+        """The manifest of every rendition (written now or ``kept``), then the notification."""
+        out_bucket = self.keys.output_bucket(source.bucket)
         written = {(w.name, w.format): w for w in outcome.renditions}
         entries = []
         for rendition in result.renditions:
             w = written.get((rendition.name, rendition.format))
             if w is None:
-                key = self.keys.output_key(
-                    source.bucket, source.key, rendition.name, rendition.extension
-                )
-                kept = self.store.head(out_bucket, key)  # its bytes as stored, not as re-made
+                stored = kept[rendition.name, rendition.format]  # its bytes as stored
                 w = Written(
-                    out_bucket, key, rendition.format, rendition.width, rendition.height,
-                    kept.size, rendition.name, kept.etag,
+                    out_bucket, stored.key, rendition.format, rendition.width, rendition.height,
+                    stored.size, rendition.name, stored.etag,
                 )  # fmt: skip
             entries.append(
                 manifest.Entry(w.name, w.format, w.key, w.width, w.height, w.bytes, w.etag)
