@@ -9,7 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from thumbsmith.errors import ConfigError
-from thumbsmith.runners.receive import is_loopback, parse_listen
+from thumbsmith.runners.http_server import is_loopback
+from thumbsmith.runners.receive import parse_listen
 from thumbsmith.runners.receive_app import authorized, make_app
 from thumbsmith.service.dispatch import Summary, Verdict
 

@@ -14,8 +14,9 @@ from helpers import jpeg, size_of, wait_for
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.runners.bootstrap import process_config, processor
+from thumbsmith.runners.http_server import is_loopback
 from thumbsmith.runners.pool import Result
-from thumbsmith.runners.serve import build, is_loopback, no_auth_warning
+from thumbsmith.runners.serve import build, no_auth_warning
 from thumbsmith.runners.target import parse_target
 from thumbsmith.runners.web.activity import Activity
 from thumbsmith.runners.web.app import Site, make_app, upload_key

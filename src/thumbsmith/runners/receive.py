@@ -19,11 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
-import ipaddress
 import logging
-import signal
-import socket
-import sys
 import threading
 
 from thumbsmith.errors import ConfigError
@@ -43,15 +39,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"--listen {text!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
     return host, int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class RenderPool:
@@ -101,25 +88,11 @@ def _ready() -> bool:
     return True
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        # Listening now, not when uvicorn gets to it: a sender that connects as soon as
-        # the address is printed waits in the backlog instead of being refused.
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"--listen {host}:{port}: cannot listen there ({exc.strerror})") from None
-    return sock
-
-
 def run_receive(listen: str, settings: Settings, *, workers: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT."""
     import uvicorn
 
+    from thumbsmith.runners import http_server
     from thumbsmith.runners.receive_app import make_app
 
     if not settings.receive_token:
@@ -130,7 +103,7 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
         )
     host, port = parse_listen(listen)
     bootstrap.start(settings, logs="json")
-    sock = _bind(host, port)
+    sock = http_server.bind(host, port, backlog=2048, option=f"--listen {host}:{port}")
     count = bootstrap.worker_count(settings, workers)
     renderers = RenderPool(settings, count)
     # Ctrl-C is a normal way to stop: whenever it lands (even while the pool shuts
@@ -156,25 +129,18 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
                 limit_concurrency=count * 8 + 8,
                 timeout_keep_alive=5,
             )
-            # uvicorn drains, then re-raises the signal it caught with the previous handler
-            # restored: make that handler a clean exit, not death by SIGTERM (143). Installed
-            # before the address is printed, so a signal at any point from then on is clean.
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: sys.exit(0))
+            # Before the address is printed: a signal at any point from then on is clean.
+            http_server.exit_cleanly_on_signals()
             bound = sock.getsockname()
-            print(f"listening on http://{_url_host(host)}:{bound[1]}/events", flush=True)
-            if not is_loopback(host):
+            print(f"listening on http://{http_server.url_host(host)}:{bound[1]}/events", flush=True)
+            if not http_server.is_loopback(host):
                 log.warning(
                     f"receive listens on {host}, reachable from other machines: keep the token "
                     "secret and put TLS (a reverse proxy) in front of it"
                 )
             log.info("receive started", extra={"listen": f"{host}:{bound[1]}", "workers": count})
-            uvicorn.Server(config).run(sockets=[sock])
+            http_server.run(config, sock)
         finally:
             renderers.shutdown()
             sock.close()
             log.info("receive stopped")
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -9,10 +9,7 @@ also takes the files already there (up-to-date renditions are skipped, not redon
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
-import signal
-import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -21,7 +18,6 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from thumbsmith.adapters.storage.local import LocalStore
-from thumbsmith.errors import ConfigError
 from thumbsmith.runners import bootstrap
 from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import Target
@@ -33,15 +29,6 @@ from thumbsmith.settings import Settings
 log = logging.getLogger("thumbsmith")
 
 TIMES_DIR = ".thumbsmith-serve"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def no_auth_warning(host: str) -> str:
@@ -114,18 +101,11 @@ def serve(
     """Serve until SIGINT/SIGTERM; ``on_ready`` gets the page's URL once it listens."""
     import uvicorn
 
-    loopback = is_loopback(host)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"--host {host} --port {port}: cannot listen ({exc.strerror})") from exc
-    sock.listen(128)  # connections queue from here on, while the app starts
-    shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
-    url = f"http://{shown}:{sock.getsockname()[1]}/"
+    from thumbsmith.runners import http_server
+
+    loopback = http_server.is_loopback(host)
+    sock = http_server.bind(host, port, backlog=128, option=f"--host {host} --port {port}")
+    url = f"http://{http_server.url_host(host)}:{sock.getsockname()[1]}/"
     if not loopback:
         print(no_auth_warning(host), file=sys.stderr, flush=True)
     app = build(
@@ -137,12 +117,7 @@ def serve(
         on_started=lambda: on_ready(url),
         allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
     )
-    # uvicorn re-raises the signal it stopped on after its graceful shutdown, with the
-    # handler it found installed: make that one a clean exit, for Ctrl-C too. Left at
-    # Python's default, SIGINT would meet asyncio's own handler instead, which raises
-    # KeyboardInterrupt inside the app's lifespan and logs a traceback.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    http_server.exit_cleanly_on_signals()
     with contextlib.suppress(KeyboardInterrupt):
         config = uvicorn.Config(
             app,
@@ -152,4 +127,4 @@ def serve(
             server_header=False,
             timeout_graceful_shutdown=5,
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        http_server.run(config, sock)
