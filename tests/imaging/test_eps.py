@@ -74,7 +74,12 @@ def test_reading_etc_passwd_is_refused(tmp_path: Path) -> None:
 
 
 @needs_gs
-def test_cannot_write_or_delete_files(tmp_path: Path) -> None:
+def test_cannot_write_or_delete_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Scratch folders go to a temp dir of this test's own, so other runs on the machine
+    # (whose Ghostscript scratch folders come and go in /tmp) cannot show up as leftovers.
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     target = tmp_path / "written.txt"
