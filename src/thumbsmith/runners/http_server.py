@@ -67,9 +67,9 @@ def run(config: uvicorn.Config, sock: socket.socket) -> None:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, with one Ctrl-C counted once, and a clean forced stop (a second
-    Ctrl-C): uvicorn's own skips the app's shutdown, so asyncio cancels the lifespan and
-    the requests in flight as it exits, and each cancellation is logged as a traceback."""
+    """uvicorn's server, with one Ctrl-C counted once and a clean forced stop. On a second
+    Ctrl-C plain uvicorn skips the app's shutdown; asyncio then cancels the lifespan and
+    the requests in flight as it exits, and uvicorn logs each cancellation as a traceback."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
