@@ -27,6 +27,7 @@ from thumbsmith.core.job import Job
 from thumbsmith.core.pipeline import STEPS
 from thumbsmith.core.result import EXTENSIONS, RenderResult
 from thumbsmith.service import manifest
+from thumbsmith.service.renditions import StoredRendition
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "bench-images"
@@ -36,13 +37,14 @@ W3 = "large=1280,medium=640,thumb=160"
 
 def build_manifest(result: RenderResult, specs: Any) -> bytes:
     entries = [
-        manifest.Entry(
-            r.name,
-            r.format,
+        StoredRendition(
+            "photos-output",
             f"{r.name}/images/x.{EXTENSIONS[r.format]}",
+            r.format,
             r.width,
             r.height,
             len(r.data),
+            r.name,
             "0" * 32,
         )
         for r in result.renditions

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from thumbsmith.adapters.storage import Store
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.ports import Store
 from thumbsmith.service.process import Processor
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,7 +26,8 @@ from thumbsmith.errors import (
 )
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.target import parse_target
-from thumbsmith.service.dispatch import Failure, classify
+from thumbsmith.service.dispatch import classify
+from thumbsmith.service.outcome import Failure
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +67,7 @@ def test_worker_children_apply_vips_concurrency(monkeypatch: pytest.MonkeyPatch)
 def test_backfill_and_watch_children_apply_vips_concurrency(tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
     target = parse_target(str(tmp_path / "photos"))
-    with pool.new_pool(target, _settings(vips_concurrency="3"), 1) as children:
+    with pool.RenderPool(pool.ChildSetup(_settings(vips_concurrency="3"), target), 1) as children:
         assert children.submit(pyvips.concurrency_get).result(timeout=60) == 3
 
 
@@ -118,18 +119,22 @@ def test_zero_workers_means_one_per_core_everywhere(
 
     asked: list[int] = []
 
-    def fake_pool(target: object, settings: object, workers: int) -> Any:
-        asked.append(workers)
-        raise KeyboardInterrupt  # stop right there; watch treats it as Ctrl-C
+    class Asked(Exception):
+        pass
 
-    monkeypatch.setattr(watch_module.pool, "new_pool", fake_pool)
+    def fake_pool(setup: object, workers: int) -> Any:
+        asked.append(workers)
+        raise Asked  # stop right there
+
+    monkeypatch.setattr(watch_module.pool, "RenderPool", fake_pool)
     (tmp_path / "photos").mkdir()
-    watch_module.watch(
-        parse_target(str(tmp_path / "photos")),
-        _settings(workers="0"),
-        on_result=lambda r: None,
-        stop=threading.Event(),
-    )
+    with pytest.raises(Asked):
+        watch_module.watch(
+            parse_target(str(tmp_path / "photos")),
+            _settings(workers="0"),
+            on_result=lambda r: None,
+            stop=threading.Event(),
+        )
     assert asked == [cores]  # watch once turned 0 into 1
 
 

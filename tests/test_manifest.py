@@ -15,14 +15,15 @@ from PIL import Image
 
 from helpers import jpeg
 from thumbsmith import settings as S
-from thumbsmith.adapters.storage import ObjectInfo
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ConfigError
 from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service import manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
 from thumbsmith.service.headers import content_disposition, rendition_filename
+from thumbsmith.service.ports import ObjectInfo
 from thumbsmith.service.process import META_FINGERPRINT, META_SOURCE_ETAG, META_SOURCE_KEY
+from thumbsmith.service.renditions import StoredRendition
 
 MANIFEST_KEY = "manifest/images/cat.jpg.json"
 RENDITION_KEYS = [f"{n}/images/cat.jpg.jpg" for n in ("large", "medium", "thumb")]
@@ -313,7 +314,10 @@ def test_srcsets_group_by_fit_and_front_ends_pick_a_format_they_can_show() -> No
         fit: str = "inside"
 
     specs = [Spec("large", 1280, 1280), Spec("small", 320, 320), Spec("square", 160, 160, "cover")]
-    E = manifest.Entry
+
+    def E(name: str, fmt: str, key: str, width: int, height: int, size: int) -> StoredRendition:
+        return StoredRendition("photos-output", key, fmt, width, height, size, name)
+
     entries = [
         E("large", "avif", "large/a.png.avif", 1280, 960, 50_000),
         E("large", "webp", "large/a.png.webp", 1280, 960, 90_000),

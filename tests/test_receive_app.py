@@ -9,21 +9,21 @@ import pytest
 from starlette.testclient import TestClient
 
 from thumbsmith.errors import ConfigError
-from thumbsmith.runners.http_server import is_loopback
+from thumbsmith.http.receive.app import authorized, make_app
+from thumbsmith.http.server import is_loopback
 from thumbsmith.runners.receive import parse_listen
-from thumbsmith.runners.receive_app import authorized, make_app
-from thumbsmith.service.dispatch import Summary, Verdict
+from thumbsmith.service.dispatch import MessageSummary, Verdict
 
 TOKEN = "t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def client(
-    answer: Summary, delay: float = 0.0, timeout: float = 5.0
+    answer: MessageSummary, delay: float = 0.0, timeout: float = 5.0
 ) -> tuple[TestClient, list[bytes]]:
     seen: list[bytes] = []
 
-    async def submit(body: bytes) -> Summary:
+    async def submit(body: bytes) -> MessageSummary:
         seen.append(body)
         await asyncio.sleep(delay)
         return answer
@@ -35,13 +35,21 @@ def client(
 @pytest.mark.parametrize(
     ("answer", "status", "verdict"),
     [
-        (Summary(Verdict.DONE, written=3), 200, "done"),
-        (Summary(Verdict.DONE, permanent=1), 200, "done"),  # a bad image: recorded, not retried
-        (Summary(Verdict.POISON, "not an S3 event"), 200, "ignored"),  # or MinIO retries forever
-        (Summary(Verdict.RETRY, "S3 unreachable"), 503, "retry"),
+        (MessageSummary(Verdict.DONE, written=3), 200, "done"),
+        (
+            MessageSummary(Verdict.DONE, permanent=1),
+            200,
+            "done",
+        ),  # a bad image: recorded, not retried
+        (
+            MessageSummary(Verdict.POISON, "not an S3 event"),
+            200,
+            "ignored",
+        ),  # or MinIO retries forever
+        (MessageSummary(Verdict.RETRY, "S3 unreachable"), 503, "retry"),
     ],
 )
-def test_verdicts_map_to_statuses(answer: Summary, status: int, verdict: str) -> None:
+def test_verdicts_map_to_statuses(answer: MessageSummary, status: int, verdict: str) -> None:
     http, seen = client(answer)
     resp = http.post("/events", content=b'{"Records": []}', headers=AUTH)
     assert (resp.status_code, resp.json()["verdict"]) == (status, verdict)
@@ -49,13 +57,13 @@ def test_verdicts_map_to_statuses(answer: Summary, status: int, verdict: str) ->
 
 
 def test_work_past_the_timeout_is_503_so_the_sender_retries() -> None:
-    http, _ = client(Summary(Verdict.DONE), delay=2.0, timeout=1.0)
+    http, _ = client(MessageSummary(Verdict.DONE), delay=2.0, timeout=1.0)
     resp = http.post("/events", content=b"{}", headers=AUTH)
     assert resp.status_code == 503 and resp.json()["error"] == "timed out"
 
 
 def test_no_body_is_read_or_submitted_without_the_token() -> None:
-    http, seen = client(Summary(Verdict.DONE))
+    http, seen = client(MessageSummary(Verdict.DONE))
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}):
         resp = http.post("/events", content=b"{}", headers=headers)
         assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
@@ -66,7 +74,7 @@ def test_no_body_is_read_or_submitted_without_the_token() -> None:
 
 
 def test_body_over_the_limit_is_413() -> None:
-    http, seen = client(Summary(Verdict.DONE))
+    http, seen = client(MessageSummary(Verdict.DONE))
     assert http.post("/events", content=b"x" * 5000, headers=AUTH).status_code == 413
     assert seen == []
 

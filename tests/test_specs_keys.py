@@ -38,10 +38,10 @@ def mapper(**env: str) -> KeyMapper:
 def test_default_layout() -> None:
     m = mapper()
     assert m.output_bucket("photos") == "photos-output"
-    assert m.output_keys("photos", "images/cat.png") == {
-        "large": "large/images/cat.png.jpg",
-        "medium": "medium/images/cat.png.jpg",
-        "thumb": "thumb/images/cat.png.jpg",
+    assert m.rendition_keys("photos", "images/cat.png") == {
+        "large/images/cat.png.jpg",
+        "medium/images/cat.png.jpg",
+        "thumb/images/cat.png.jpg",
     }
 
 

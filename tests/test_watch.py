@@ -8,15 +8,15 @@ from pathlib import Path
 
 from helpers import jpeg, size_of, wait_for
 from thumbsmith import settings as S
-from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import parse_target
 from thumbsmith.runners.watch import watch
+from thumbsmith.service.outcome import EventResult
 
 
 def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:
     images = tmp_path / "photos" / "images"
     images.mkdir(parents=True)
-    results: list[Result] = []
+    results: list[EventResult] = []
     stop = threading.Event()
     thread = threading.Thread(
         target=watch,

@@ -19,7 +19,7 @@ from thumbsmith.errors import ConfigError, ThumbsmithError
 from thumbsmith.settings import Settings, describe, load, render_markdown
 
 if TYPE_CHECKING:
-    from thumbsmith.runners.pool import Result
+    from thumbsmith.service.outcome import EventResult
 
 
 def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,7 +119,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     def started(total: int) -> None:
         bar.reset(total=total)
 
-    def report(result: Result) -> None:
+    def report(result: EventResult) -> None:
         if result.failed:
             bar.write(f"error: {result.message}", file=sys.stderr)
         bar.update(1)
@@ -139,7 +139,7 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_result(result: Result) -> None:
+def _print_result(result: EventResult) -> None:
     print(result.line, file=sys.stderr if result.failed else sys.stdout, flush=True)
 
 
@@ -208,7 +208,7 @@ def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
     target = parse_target(args.target, args.prefix)
 
-    def report(result: Result) -> None:
+    def report(result: EventResult) -> None:
         if result.failed:
             print(f"error: {result.message}", file=sys.stderr, flush=True)
 

@@ -15,11 +15,11 @@ from aws_helpers import Backend, drain, make_buckets, make_queue, worker_env
 from PIL import Image
 
 from thumbsmith import cli
-from thumbsmith.adapters.storage import ObjectInfo
 from thumbsmith.runners.bootstrap import process_config, s3_store, sqs_queue
 from thumbsmith.runners.enqueue import enqueue, s3_event
 from thumbsmith.service.events import parse
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ports import ObjectInfo
 from thumbsmith.settings import Settings
 
 ODD_KEYS = ["images/a b.jpg", "images/c+d.jpg", "images/100%.jpg", "images/ü/写真.jpg"]

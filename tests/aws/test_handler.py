@@ -23,10 +23,10 @@ from aws_helpers import (
 
 from helpers import corpus_bytes
 from thumbsmith import aws_lambda
-from thumbsmith.adapters.storage import ObjectInfo
 from thumbsmith.adapters.storage.s3 import S3Store
 from thumbsmith.errors import TransientError
 from thumbsmith.runners.bootstrap import processor, s3_store
+from thumbsmith.service.ports import ObjectInfo
 from thumbsmith.settings import Settings
 
 SPACE = "images/red flower.jpg"

@@ -16,7 +16,7 @@ from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.runners.bootstrap import s3_store
 from thumbsmith.runners.sync import sync
 from thumbsmith.runners.target import parse_target
-from thumbsmith.service.process import META_SOURCE_KEY
+from thumbsmith.service.renditions import META_SOURCE_KEY
 from thumbsmith.settings import Settings
 
 RENDITIONS = ("large", "thumb")

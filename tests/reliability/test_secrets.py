@@ -94,8 +94,8 @@ def test_worker_logs_no_secrets(aws: str, seeded: tuple[Any, str]) -> None:
     sqs = boto3.client("sqs", endpoint_url=aws)
     url = sqs.create_queue(QueueName="secrets")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="garbage")
-    from thumbsmith.adapters.storage import ObjectInfo
     from thumbsmith.runners.enqueue import s3_event
+    from thumbsmith.service.ports import ObjectInfo
 
     for key in ("images/0.jpg", "images/bad.jpg"):
         sqs.send_message(

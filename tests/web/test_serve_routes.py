@@ -13,14 +13,14 @@ from starlette.testclient import TestClient
 from helpers import jpeg, size_of, wait_for
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.http.serve.activity import Activity
+from thumbsmith.http.serve.app import Site, make_app, upload_key
+from thumbsmith.http.server import is_loopback
 from thumbsmith.runners.bootstrap import process_config, processor
-from thumbsmith.runners.http_server import is_loopback
-from thumbsmith.runners.pool import Result
 from thumbsmith.runners.serve import build, no_auth_warning
 from thumbsmith.runners.target import parse_target
-from thumbsmith.runners.web.activity import Activity
-from thumbsmith.runners.web.app import Site, make_app, upload_key
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.outcome import EventResult, Failure
 
 CHANGE = {"X-Thumbsmith": "1"}
 HOSTS = ("testserver",)
@@ -56,7 +56,7 @@ def test_listing_shows_each_source_with_its_renditions_as_the_files_are(root: Pa
     (root / "photos" / "images" / "broken.jpg").write_bytes(b"not an image at all")
     (root / "photos" / "elsewhere.jpg").write_bytes(jpeg(100, 100))  # outside the prefix
     client, activity = make_client(root)
-    activity.record(Result("s3://photos/images/broken.jpg", "permanent", "the reason"))
+    activity.record(EventResult("s3://photos/images/broken.jpg", Failure.PERMANENT, "the reason"))
 
     body = client.get("/api/sources").json()
     assert (body["bucket"], body["output_bucket"], body["prefix"]) == (
@@ -230,7 +230,7 @@ def test_non_loopback_hosts_get_the_warning() -> None:
 
 def test_upload_then_delete_through_the_watch(root: Path) -> None:
     """The real app: the watch renders the upload, and the delete takes the renditions."""
-    results: list[Result] = []
+    results: list[EventResult] = []
     app = build(
         parse_target(str(root / "photos")),
         S.load(env={}),

@@ -47,7 +47,9 @@ class RenderOptions:
     # The placeholder goes into the manifest, never into a rendition's bytes.
     placeholders: bool = field(default=True, metadata=BOUNDS)
 
-    def fingerprint(self, spec: RenditionSpec, fmt: str = "jpeg") -> str:
+    def fingerprint(
+        self, spec: RenditionSpec, fmt: str = "jpeg", *, focus: tuple[float, float] | None = None
+    ) -> str:
         """Short hash of what shapes one rendition's bytes in ``fmt``, recorded beside it.
 
         A rendition is up to date only if both the source ETag and this match, so changing
@@ -56,10 +58,15 @@ class RenderOptions:
         marked ``bounds`` takes part, so a new knob cannot be forgotten. Per format: the
         spec's format list is left out and a knob of another format is too, so adding a
         format or changing WebP's quality never re-renders the JPEGs.
+
+        ``focus``, the source's focal point, steers only ``cover`` crops: it enters their
+        fingerprint, so a new focal point re-renders them (and leaves the rest alone).
         """
         shaping: dict[str, object] = {"spec": spec.for_format(fmt), "v": FINGERPRINT_VERSION}
         if fmt != "jpeg":
             shaping["format"] = fmt
+        if focus is not None and spec.fit == "cover":
+            shaping["focus"] = focus
         for f in dataclasses.fields(self):
             if f.metadata.get("bounds") or f.metadata.get("format", fmt) != fmt:
                 continue
@@ -68,12 +75,3 @@ class RenderOptions:
                 continue
             shaping[f.metadata.get("fingerprint_name", f.name)] = value
         return hashlib.sha256(repr(sorted(shaping.items())).encode()).hexdigest()[:16]
-
-
-def _values(obj: Any) -> tuple[object, ...]:
-    """A dataclass's field values in order, leaving out fields at their neutral value."""
-    return tuple(
-        getattr(obj, f.name)
-        for f in dataclasses.fields(obj)
-        if not ("neutral" in f.metadata and getattr(obj, f.name) == f.metadata["neutral"])
-    )

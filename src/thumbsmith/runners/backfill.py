@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.target import Target
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.outcome import EventResult
 from thumbsmith.settings import Settings
 
-OnResult = Callable[[pool.Result], None]
+OnResult = Callable[[EventResult], None]
 
 
 @dataclass
-class Summary:
+class BackfillSummary:
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -29,7 +30,7 @@ class Summary:
     def failed(self) -> int:
         return len(self.failures)
 
-    def add(self, result: pool.Result) -> None:
+    def add(self, result: EventResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.failed:
             self.failures.append(result.message)
@@ -55,32 +56,31 @@ def backfill(
     workers: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: OnResult | None = None,
-) -> Summary:
+) -> BackfillSummary:
     """Process every object under the target's prefix; ``on_start(total)`` once the
     listing is done, ``on_result`` after each object (the CLI draws its progress bar)."""
     settings = target.settings_for(settings)
     count = bootstrap.worker_count(settings, workers)
-    summary = Summary()
+    summary = BackfillSummary()
     todo = list(events(target, settings))
     summary.total = len(todo)
     if on_start:
         on_start(summary.total)
-    with pool.new_pool(target, settings, count) as executor:
+    with pool.RenderPool(pool.ChildSetup(settings, target), count) as renderers:
         # Bounded in-flight window: a million-object listing must not become a million
         # queued futures.
-        pending: set[Future[pool.Result]] = set()
+        pending: dict[Future[EventResult], ObjectEvent] = {}
 
         def drain_one() -> None:
-            nonlocal pending
-            done, pending = wait(pending, return_when="FIRST_COMPLETED")
+            done, _ = wait(pending, return_when="FIRST_COMPLETED")
             for fut in done:
-                result = fut.result()
+                result = pool.event_result(fut, pending.pop(fut))
                 summary.add(result)
                 if on_result:
                     on_result(result)
 
         for event in todo:
-            pending.add(executor.submit(pool.run_one, event))
+            pending[renderers.submit(pool.run_event, event)] = event
             if len(pending) >= count * 4:
                 drain_one()
         while pending:

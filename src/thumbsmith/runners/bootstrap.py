@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
-from thumbsmith.adapters.notify import Notifier
-from thumbsmith.adapters.storage import Store
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.result import EXTENSIONS
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ports import Notifier, Store
 from thumbsmith.service.process import ProcessConfig, Processor
 from thumbsmith.service.rules import Rules
 from thumbsmith.settings import Settings
@@ -55,6 +58,23 @@ def start(settings: Settings, *, logs: LogFormat = "keep", verbose: bool = False
     logging.getLogger("thumbsmith").setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def stop_on_signals(*, note: Callable[[int], None] | None = None) -> threading.Event:
+    """An event set by SIGINT or SIGTERM, whatever this process inherited (a parent may
+    have set SIGINT to be ignored): every long-running command stops on both, cleanly.
+    ``note(signum)`` is called on each signal (the worker logs the first). Main thread only.
+    """
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if note is not None:
+            note(signum)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    return stop
 
 
 def worker_count(settings: Settings, requested: int | None = None) -> int:

@@ -21,7 +21,8 @@ from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners import bootstrap
 from thumbsmith.service.events import ObjectEvent
-from thumbsmith.service.process import META_FOCUS, Outcome
+from thumbsmith.service.outcome import Outcome
+from thumbsmith.service.renditions import META_FOCUS
 from thumbsmith.settings import Settings
 
 #: The name the input files go by as a bucket; never shown (errors name the file).

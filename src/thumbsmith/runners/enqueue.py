@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from thumbsmith.adapters.queue.sqs import BATCH, SqsQueue
-from thumbsmith.adapters.storage import ObjectInfo, Store
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ports import ObjectInfo, Store
 
 log = logging.getLogger("thumbsmith")
 

@@ -1,9 +1,9 @@
 """``thumbsmith receive --listen HOST:PORT``: bucket notifications over HTTP, for the
 self-hosted stores that have no SQS (MinIO's webhook target, SeaweedFS's filer webhook).
 
-Each notification body goes to a bounded pool of render processes, the worker's own
-(same child start-up, same :func:`thumbsmith.service.dispatch.handle`), and the HTTP
-answer waits for the verdict (see :mod:`thumbsmith.runners.receive_app`).
+Each notification body goes to the render pool (:mod:`thumbsmith.runners.pool`, the
+worker's child start-up and :func:`thumbsmith.service.dispatch.handle`), and the HTTP
+answer waits for the verdict (see :mod:`thumbsmith.http.receive.app`).
 
 Delivery: MinIO with ``queue_dir`` retries until it gets a 2xx, so with it nothing is
 lost when the receiver dies. SeaweedFS 4.48 does not retry a failed webhook (it logs it
@@ -17,14 +17,13 @@ THUMBSMITH_RECEIVE_TIMEOUT), shut the pool down, exit 0.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
 import contextlib
+import functools
 import logging
-import threading
 
 from thumbsmith.errors import ConfigError
-from thumbsmith.runners import bootstrap, pool, worker
-from thumbsmith.service.dispatch import Summary, Verdict
+from thumbsmith.runners import bootstrap, pool
+from thumbsmith.service.dispatch import MessageSummary, Verdict
 from thumbsmith.settings import Settings
 
 log = logging.getLogger("thumbsmith")
@@ -41,59 +40,21 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class RenderPool:
-    """The worker's process pool, rebuilt when a child dies (OOM killer, a segfault)."""
-
-    def __init__(self, settings: Settings, workers: int) -> None:
-        self.settings = settings
-        self.workers = workers
-        self._lock = threading.Lock()
-        self._executor = self._new()
-
-    def _new(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=pool.context(),
-            initializer=worker._init_child,
-            initargs=(self.settings,),
-        )
-
-    def warm_up(self) -> None:
-        """Start every child now: start-up errors surface before the port opens."""
-        for future in [self._executor.submit(_ready) for _ in range(self.workers)]:
-            future.result()
-
-    async def submit(self, body: bytes) -> Summary:
-        with self._lock:
-            executor = self._executor
-        try:
-            result = await asyncio.wrap_future(executor.submit(worker._job, body))
-        except cf.BrokenExecutor as exc:
-            # Nothing was acknowledged: 503, and the sender's retry gets a fresh child.
-            self._renew(executor)
-            return Summary(Verdict.RETRY, f"render process died: {exc}")
-        return result
-
-    def _renew(self, broken: cf.ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._executor is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new()
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
-
-
-def _ready() -> bool:
-    return True
+async def submit(renderers: pool.RenderPool, body: bytes) -> MessageSummary:
+    """One notification body to a render process, awaited without blocking the loop."""
+    try:
+        return await asyncio.wrap_future(renderers.submit(pool.handle_message, body))
+    except pool.ChildDied as exc:
+        # Nothing was acknowledged: 503, and the sender's retry gets a fresh child.
+        return MessageSummary(Verdict.RETRY, f"render process died: {exc}")
 
 
 def run_receive(listen: str, settings: Settings, *, workers: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT."""
     import uvicorn
 
-    from thumbsmith.runners import http_server
-    from thumbsmith.runners.receive_app import make_app
+    from thumbsmith.http import server as http_server
+    from thumbsmith.http.receive.app import make_app
 
     if not settings.receive_token:
         raise ConfigError(
@@ -105,7 +66,7 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
     bootstrap.start(settings, logs="json")
     sock = http_server.bind(host, port, backlog=2048, option=f"--listen {host}:{port}")
     count = bootstrap.worker_count(settings, workers)
-    renderers = RenderPool(settings, count)
+    renderers = pool.RenderPool(pool.ChildSetup(settings, logs="json"), count)
     # Ctrl-C is a normal way to stop: whenever it lands (even while the pool shuts
     # down), the exit is clean, as for serve.
     with contextlib.suppress(KeyboardInterrupt):
@@ -115,7 +76,7 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
                 token=settings.receive_token,
                 max_bytes=settings.receive_max_bytes,
                 timeout=settings.receive_timeout,
-                submit=renderers.submit,
+                submit=functools.partial(submit, renderers),
             )
             config = uvicorn.Config(
                 app,
@@ -141,6 +102,6 @@ def run_receive(listen: str, settings: Settings, *, workers: int | None = None) 
             log.info("receive started", extra={"listen": f"{host}:{bound[1]}", "workers": count})
             http_server.run(config, sock)
         finally:
-            renderers.shutdown()
+            renderers.shutdown(grace=settings.receive_timeout)
             sock.close()
             log.info("receive stopped")

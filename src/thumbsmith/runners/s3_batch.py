@@ -27,9 +27,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from thumbsmith.errors import BadEvent, ThumbsmithError
-from thumbsmith.service.dispatch import Failure, Recorder, report_failure, report_outcome
+from thumbsmith.service.dispatch import Recorder, report_failure, report_outcome
 from thumbsmith.service.events import batch_task
-from thumbsmith.service.process import SOURCE_GONE, Processor
+from thumbsmith.service.outcome import SOURCE_GONE, Failure, Status
+from thumbsmith.service.process import Processor
 
 log = logging.getLogger("thumbsmith")
 
@@ -83,11 +84,11 @@ def run_task(task: object, processor: Processor, record: Recorder) -> tuple[Resu
         )
         kind = exc.kind if isinstance(exc, ThumbsmithError) else failure.value
         return code, f"{kind}: {exc}"
-    if outcome.status == "ignored" and outcome.reason == SOURCE_GONE:
+    if outcome.status is Status.IGNORED and outcome.reason == SOURCE_GONE:
         log.warning("permanent_failure", extra={"object": event.uri, "kind": "not_found"})
         record("Failures", 1, {"kind": "not_found"})
         return "PermanentFailure", f"not_found: {event.uri} is not in the bucket"
     report_outcome(outcome, record)
-    if outcome.status == "written":
+    if outcome.status is Status.WRITTEN:
         return "Succeeded", f"written: {' '.join(outcome.written)}"
     return "Succeeded", f"{outcome.status}: {outcome.reason or event.uri}"

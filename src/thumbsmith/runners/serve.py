@@ -18,12 +18,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.http.middleware import LOOPBACK_HOSTS
+from thumbsmith.http.serve.activity import Activity
+from thumbsmith.http.serve.app import Site, make_app
 from thumbsmith.runners import bootstrap
-from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import Target
 from thumbsmith.runners.watch import watch
-from thumbsmith.runners.web.activity import Activity
-from thumbsmith.runners.web.app import LOOPBACK_HOSTS, Site, make_app
+from thumbsmith.service.outcome import EventResult
 from thumbsmith.settings import Settings
 
 log = logging.getLogger("thumbsmith")
@@ -43,7 +44,7 @@ def build(
     settings: Settings,
     *,
     workers: int | None = None,
-    on_result: Callable[[Result], None] | None = None,
+    on_result: Callable[[EventResult], None] | None = None,
     on_started: Callable[[], None] | None = None,
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
 ) -> Starlette:
@@ -53,7 +54,7 @@ def build(
     site = Site(store, target.bucket, bootstrap.process_config(settings).keys, settings.max_bytes)
     activity = Activity(target.bucket, Path(target.root) / TIMES_DIR / f"{target.bucket}.json")
 
-    def report(result: Result) -> None:
+    def report(result: EventResult) -> None:
         activity.record(result)
         if on_result is not None:
             on_result(result)
@@ -96,12 +97,12 @@ def serve(
     port: int = 8080,
     workers: int | None = None,
     on_ready: Callable[[str], None] = print,
-    on_result: Callable[[Result], None] | None = None,
+    on_result: Callable[[EventResult], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready`` gets the page's URL once it listens."""
     import uvicorn
 
-    from thumbsmith.runners import http_server
+    from thumbsmith.http import server as http_server
 
     loopback = http_server.is_loopback(host)
     sock = http_server.bind(host, port, backlog=128, option=f"--host {host} --port {port}")

@@ -2,12 +2,9 @@
 
 1. Render what is missing or stale, exactly as backfill does (same pool, same
    idempotent :meth:`Processor.process`).
-2. Delete what thumbsmith wrote for sources that are gone. The output bucket is listed
-   and each object's metadata decides, never its key's shape: only an object whose
-   ``thumbsmith-source-key`` names a source under the synced prefix that is missing
-   from the listing, and still missing on a fresh HEAD, is deleted. Objects without that
-   metadata (anything thumbsmith did not write) are never touched. Renditions at the keys
-   the current templates give for a listed source are known to be live and skip the HEAD.
+2. Delete what thumbsmith wrote for sources that are gone: the output bucket is listed
+   and each object judged by :class:`thumbsmith.service.orphans.Orphans` (its metadata
+   decides, never its key's shape; anything thumbsmith did not write is never touched).
 
 Both halves are idempotent, so an interrupted run is finished by the next one, and a
 run with nothing to do writes and deletes nothing: safe from cron. With ``dry_run``
@@ -20,12 +17,13 @@ import concurrent.futures as cf
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from thumbsmith.adapters.storage import ObjectInfo, Store
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, ThumbsmithError
-from thumbsmith.runners import bootstrap, pool
+from thumbsmith.runners import bootstrap
 from thumbsmith.runners.backfill import backfill
 from thumbsmith.runners.target import Target
-from thumbsmith.service.process import META_SOURCE_KEY
+from thumbsmith.service.orphans import Action, Orphans, Verdict
+from thumbsmith.service.outcome import EventResult
+from thumbsmith.service.ports import ObjectInfo, Store
 from thumbsmith.settings import Settings
 
 HEAD_THREADS = 8
@@ -68,7 +66,7 @@ def sync(
     workers: int | None = None,
     dry_run: bool = False,
     on_line: OnLine | None = None,
-    on_result: Callable[[pool.Result], None] | None = None,
+    on_result: Callable[[EventResult], None] | None = None,
 ) -> SyncSummary:
     settings = target.settings_for(settings)
     summary = SyncSummary(dry_run=dry_run)
@@ -124,71 +122,32 @@ class _Verdict:
 
 def _delete_orphans(target: Target, settings: Settings, summary: SyncSummary, say: OnLine) -> None:
     store = target.open(settings)
-    keys = bootstrap.process_config(settings).keys
-    prefixes = tuple(target.prefixes_or(settings))
-    out_bucket = keys.output_bucket(target.bucket)
-    sources = _sources(store, target, settings)  # listed before the outputs: see _judge
+    orphans = Orphans(
+        store,
+        bootstrap.process_config(settings).keys,
+        target.bucket,
+        tuple(target.prefixes_or(settings)),
+    )
+    sources = _sources(store, target, settings)  # listed before the outputs: see judge
     summary.sources = summary.sources or len(sources)
-    live = {
-        out_key
-        for src in sources
-        for ext in keys.extensions
-        for out_key in keys.output_keys(target.bucket, src, ext).values()
-    }
     try:
-        outputs = [
-            info.key
-            for info in store.list(out_bucket)
-            if info.key not in live and not (out_bucket == target.bucket and info.key in sources)
-        ]
+        outputs = orphans.candidates((i.key for i in store.list(orphans.out_bucket)), sources)
     except BucketNotFound:
         return  # no output bucket: nothing thumbsmith wrote can be orphaned
-
-    def judge(out_key: str) -> _Verdict:
-        return _judge(store, target.bucket, out_bucket, out_key, prefixes, sources)
-
     with cf.ThreadPoolExecutor(HEAD_THREADS) as threads:
-        for verdict in threads.map(judge, outputs):
-            _settle(store, out_bucket, verdict, summary, say)
-
-
-def _judge(
-    store: Store,
-    bucket: str,
-    out_bucket: str,
-    out_key: str,
-    prefixes: tuple[str, ...],
-    sources: dict[str, ObjectInfo],
-) -> _Verdict:
-    try:
-        source_key = store.head(out_bucket, out_key).metadata.get(META_SOURCE_KEY)
-    except ObjectNotFound:
-        return _Verdict(out_key, "keep", "gone already")
-    except ThumbsmithError as exc:
-        return _Verdict(out_key, "failed", str(exc))
-    if source_key is None:
-        return _Verdict(out_key, "foreign")
-    if source_key in sources or not source_key.startswith(prefixes):
-        return _Verdict(out_key, "keep")
-    try:
-        # Uploaded after the listing? Then it is not orphaned: keep its renditions.
-        store.head(bucket, source_key)
-    except ObjectNotFound:
-        return _Verdict(out_key, "delete", source_key)
-    except ThumbsmithError as exc:
-        return _Verdict(out_key, "failed", str(exc))
-    return _Verdict(out_key, "keep")
+        for verdict in threads.map(lambda key: orphans.judge(key, sources), outputs):
+            _settle(store, orphans.out_bucket, verdict, summary, say)
 
 
 def _settle(
-    store: Store, out_bucket: str, verdict: _Verdict, summary: SyncSummary, say: OnLine
+    store: Store, out_bucket: str, verdict: Verdict, summary: SyncSummary, say: OnLine
 ) -> None:
     uri = f"s3://{out_bucket}/{verdict.key}"
-    if verdict.action == "foreign":
+    if verdict.action is Action.FOREIGN:
         summary.foreign += 1
-    elif verdict.action == "keep":
+    elif verdict.action is Action.KEEP:
         summary.kept += 1
-    elif verdict.action == "failed":
+    elif verdict.action is Action.FAILED:
         summary.failures.append(verdict.detail)
     elif summary.dry_run:
         summary.deleted.append(uri)

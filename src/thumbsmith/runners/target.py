@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from thumbsmith.adapters.storage import Store
 from thumbsmith.errors import BucketNotFound
+from thumbsmith.service.ports import Store
 from thumbsmith.settings import Settings
 
 

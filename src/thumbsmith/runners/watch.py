@@ -17,7 +17,11 @@ from thumbsmith.adapters.storage.local import LocalStore, is_temp_name
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.target import Target
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.outcome import EventResult
 from thumbsmith.settings import Settings
+
+#: Seconds a stopping watch lets renders in flight finish before killing them.
+STOP_GRACE_S = 1.5
 
 
 class _Pending:
@@ -36,13 +40,14 @@ def watch(
     target: Target,
     settings: Settings,
     *,
-    on_result: Callable[[pool.Result], None],
+    on_result: Callable[[EventResult], None],
     workers: int | None = None,
     settle: float = 0.5,
     stop: threading.Event | None = None,
     existing: bool = False,
 ) -> None:
-    """Watch until ``stop`` is set (or Ctrl-C); ``on_result`` is called for each event.
+    """Watch until ``stop`` is set (without one: until SIGINT or SIGTERM); ``on_result``
+    is called for each event.
 
     ``existing``: also process the files already there once the observer runs (serve),
     so nothing dropped in between a listing and the observer's start is missed.
@@ -54,7 +59,7 @@ def watch(
     count = bootstrap.worker_count(settings, workers)
     store = LocalStore(target.root)
     base = store.bucket_path(target.bucket)
-    stop = stop or threading.Event()
+    stop = stop or bootstrap.stop_on_signals()
     pending = _Pending()
 
     def key_for(path: str) -> str | None:
@@ -92,23 +97,25 @@ def watch(
     if existing:
         for info in store.list(target.bucket, settings.prefix):
             pending.touch(info.key, EventKind.CREATED, ready=True)
-    futures: list[Future[pool.Result]] = []
+    futures: dict[Future[EventResult], ObjectEvent] = {}
+    renderers = pool.RenderPool(pool.ChildSetup(settings, target), count)
     try:
-        with pool.new_pool(target, settings, count) as executor:
-            while not stop.is_set():
-                for key, kind in _due(pending, base, settle):
-                    event = ObjectEvent(target.bucket, key, kind, source="watch")
-                    futures.append(executor.submit(pool.run_one, event))
-                for fut in [f for f in futures if f.done()]:
-                    futures.remove(fut)
-                    on_result(fut.result())
-                stop.wait(0.05)
-            for fut in futures:
-                on_result(fut.result())
-    except KeyboardInterrupt:
-        pass
+        while not stop.is_set():
+            for key, kind in _due(pending, base, settle):
+                event = ObjectEvent(target.bucket, key, kind, source="watch")
+                futures[renderers.submit(pool.run_event, event)] = event
+            for fut in [f for f in futures if f.done()]:
+                on_result(pool.event_result(fut, futures.pop(fut)))
+            stop.wait(0.05)
     finally:
         observer.stop()
+        # A stop must be quick (Ctrl-C, a supervisor's SIGTERM): renders in flight get a
+        # moment to finish, then their children are killed. Writes are atomic, so a
+        # killed render leaves nothing half-written; the next start catches up on it.
+        renderers.shutdown(grace=STOP_GRACE_S, cancel=True)
+        for fut, event in futures.items():
+            if fut.done() and not fut.cancelled():
+                on_result(pool.event_result(fut, event))
         observer.join()
 
 

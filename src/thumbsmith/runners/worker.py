@@ -26,40 +26,20 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 
-from thumbsmith.adapters.queue import Message, Queue
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners import bootstrap, pool
-from thumbsmith.service.dispatch import Summary, Verdict, handle
-from thumbsmith.service.process import Processor
+from thumbsmith.service.dispatch import MessageSummary, Verdict
+from thumbsmith.service.ports import Message, Queue
 from thumbsmith.settings import Settings
 
 log = logging.getLogger("thumbsmith")
 
 MAX_BACKOFF = 900  # seconds: SQS itself allows up to 12 h, but an outage rarely lasts 15 min
-
-
-# --- child side ----------------------------------------------------------------------
-_child_processor: Processor | None = None
-
-
-def _init_child(settings: Settings) -> None:
-    global _child_processor
-    # The parent decides when to stop; a signal to the whole group must not kill a job.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    pool.exit_with_parent()
-    bootstrap.start(settings, logs="json")
-    _child_processor = bootstrap.processor(bootstrap.s3_store(settings), settings)
-
-
-def _job(body: str | bytes) -> Summary:
-    assert _child_processor is not None, "pool initializer did not run"
-    return handle(body, _child_processor).summary()
 
 
 # --- parent side ---------------------------------------------------------------------
@@ -104,8 +84,9 @@ class Worker:
         self.stopping = False
         self.stats = Stats()
         self.has_redrive = False
-        self._inflight: dict[cf.Future[Summary], _InFlight] = {}
-        self._pool: cf.ProcessPoolExecutor | None = None
+        self._inflight: dict[cf.Future[MessageSummary], _InFlight] = {}
+        self._pool: pool.RenderPool | None = None
+        self._stop: threading.Event | None = None
 
     # --- setup -----------------------------------------------------------------------
     def check_queue(self) -> None:
@@ -118,17 +99,10 @@ class Worker:
                 extra={"queue": self.queue.url},
             )
 
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        # spawn, not fork: the parent has threads (botocore, the pool's own) and forking
-        # those can deadlock a child on a lock held at fork time.
-        return cf.ProcessPoolExecutor(
-            max_workers=self.concurrency,
-            mp_context=pool.context(),
-            initializer=_init_child,
-            initargs=(self.settings,),
-        )
+    def _new_pool(self) -> pool.RenderPool:
+        return pool.RenderPool(pool.ChildSetup(self.settings, logs="json"), self.concurrency)
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int) -> None:
         if not self.stopping:
             log.warning(
                 "stopping: finishing jobs in flight",
@@ -139,9 +113,8 @@ class Worker:
     # --- loop ------------------------------------------------------------------------
     def run(self) -> Stats:
         self.check_queue()
-        previous = {
-            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        bootstrap.stop_on_signals(note=self._on_signal)
         self._pool = self._new_pool()
         log.info(
             "worker started",
@@ -174,7 +147,9 @@ class Worker:
                         self._submit(message)
         finally:
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=False)
+                # Jobs in flight finish and are acknowledged: their messages would come
+                # back otherwise, and be done twice.
+                self._pool.shutdown(grace=self.visibility, cancel=False)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         log.info("worker stopped", extra={"stats": dataclasses.asdict(self.stats)})
@@ -216,12 +191,7 @@ class Worker:
             started=now,
             visible_until=now + self.visibility,
         )
-        try:
-            future = self._pool.submit(_job, message.body)
-        except cf.BrokenExecutor:
-            self._pool = self._new_pool()
-            future = self._pool.submit(_job, message.body)
-        self._inflight[future] = job
+        self._inflight[self._pool.submit(pool.handle_message, message.body)] = job
 
     def _reap(self, timeout: float) -> None:
         if not self._inflight:
@@ -229,24 +199,19 @@ class Worker:
                 time.sleep(min(timeout, 0.2))
             return
         done, _ = cf.wait(self._inflight, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        broken = False
         for future in done:
             job = self._inflight.pop(future)
             try:
                 result = future.result()
-            except cf.BrokenExecutor as exc:
+            except pool.ChildDied as exc:
                 # A child died (OOM killer, segfault in a decoder): nothing was
-                # acknowledged, so the message simply comes back.
-                broken = True
-                result = Summary(Verdict.RETRY, error=f"worker process died: {exc}")
+                # acknowledged, so the message simply comes back; the pool replaces it.
+                result = MessageSummary(Verdict.RETRY, error=f"worker process died: {exc}")
             except Exception as exc:
-                result = Summary(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
+                result = MessageSummary(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}")
             self._settle(job, result)
-        if broken and self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
 
-    def _settle(self, job: _InFlight, result: Summary) -> None:
+    def _settle(self, job: _InFlight, result: MessageSummary) -> None:
         self.stats.by_verdict[result.verdict] = self.stats.by_verdict.get(result.verdict, 0) + 1
         self.stats.renditions += result.written
         self.stats.permanent += result.permanent

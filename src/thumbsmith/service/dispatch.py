@@ -14,18 +14,10 @@ from enum import StrEnum
 
 from thumbsmith.errors import BadEvent, ConfigError, ThumbsmithError
 from thumbsmith.service.events import parse
-from thumbsmith.service.process import Outcome, Processor
+from thumbsmith.service.outcome import Failure, Outcome, Status
+from thumbsmith.service.process import Processor
 
 log = logging.getLogger("thumbsmith")
-
-
-class Failure(StrEnum):
-    """Why an event failed; only ``PERMANENT`` is never retried."""
-
-    PERMANENT = "permanent"  # the image itself: the same bytes fail the same way
-    TRANSIENT = "transient"  # network, throttling, 5xx, a missing bucket, denied access
-    CONFIG = "config"  # a setting (e.g. the recursion guard): retried once a human fixes it
-    UNEXPECTED = "unexpected"  # a bug or a resource failure: retried, then the DLQ
 
 
 def classify(exc: BaseException) -> Failure:
@@ -59,8 +51,8 @@ class Handled:
     def ok(self) -> bool:
         return self.verdict is Verdict.DONE
 
-    def summary(self) -> Summary:
-        return Summary(
+    def summary(self) -> MessageSummary:
+        return MessageSummary(
             verdict=self.verdict,
             error=self.error,
             written=sum(len(o.written) for o in self.outcomes),
@@ -69,7 +61,7 @@ class Handled:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class MessageSummary:
     """A :class:`Handled`, small and picklable: what a render process reports back."""
 
     verdict: Verdict
@@ -144,13 +136,13 @@ def report_failure(uri: str, exc: Exception, record: Recorder) -> Failure:
 
 def report_outcome(outcome: Outcome, record: Recorder) -> None:
     """Log and count one event that was handled."""
-    log.info(outcome.status, extra=outcome.as_log())
-    if outcome.status == "written":
+    log.info(outcome.status.value, extra=outcome.as_log())
+    if outcome.status is Status.WRITTEN:
         record("ImagesProcessed", 1, {})
         record("RenditionsWritten", len(outcome.written), {})
         record("ProcessingTime", outcome.ms, {})
         record("BytesIn", outcome.bytes_in, {})
-    elif outcome.status == "deleted":
+    elif outcome.status is Status.DELETED:
         record("ImagesDeleted", 1, {})
     else:
         record("ImagesSkipped", 1, {})

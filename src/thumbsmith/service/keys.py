@@ -76,8 +76,14 @@ class KeyMapper:
             .replace("{key}", key)
         )
 
-    def output_keys(self, bucket: str, key: str, ext: str = "jpg") -> dict[str, str]:
-        return {name: self.output_key(bucket, key, name, ext) for name in self.rendition_names}
+    def rendition_keys(self, bucket: str, key: str) -> set[str]:
+        """Every key a rendition of this source may have under the current templates:
+        each rendition name in each extension in use (whatever its formats are now)."""
+        return {
+            self.output_key(bucket, key, name, ext)
+            for name in self.rendition_names
+            for ext in self.extensions
+        }
 
     def format_keys(
         self, bucket: str, key: str, specs: Iterable[RenditionSpec]

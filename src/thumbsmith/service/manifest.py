@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from thumbsmith.core.result import CONTENT_TYPES, SourceFacts
 from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.service.renditions import StoredRendition
 
 if TYPE_CHECKING:
     from thumbsmith.core.placeholder import Placeholder  # loads pyvips: type only
@@ -37,19 +38,6 @@ META_NOTIFIED = "thumbsmith-notified"
 # alpha a format that keeps it. Astro's ImageMetadata cannot say "avif".
 _SRC_ORDER = ("jpeg", "png", "webp", "avif")
 _SRC_ORDER_ALPHA = ("png", "webp", "avif", "jpeg")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One rendition object as the manifest lists it."""
-
-    name: str
-    format: str
-    key: str
-    width: int
-    height: int
-    bytes: int
-    etag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +59,10 @@ def schema() -> dict[str, Any]:
 def fit_group(spec: RenditionSpec) -> str:
     """Renditions that may share a ``srcset``: the same fit, and for a fixed-shape fit
     (cover, contain, fill) the same box shape, so every candidate has one aspect ratio."""
-    fit = getattr(spec, "fit", "inside")
-    if not isinstance(fit, str):  # before fit modes, RenditionSpec.fit is the sizing method
-        fit = "inside"
-    if fit in ("inside", "outside"):
-        return fit
+    if spec.fit == "inside":
+        return "inside"
     g = math.gcd(spec.width, spec.height)
-    return f"{fit}-{spec.width // g}x{spec.height // g}"
+    return f"{spec.fit}-{spec.width // g}x{spec.height // g}"
 
 
 def fingerprint(
@@ -92,7 +77,7 @@ def fingerprint(
 def build(
     source: SourceInfo,
     facts: SourceFacts,
-    entries: Sequence[Entry],
+    entries: Sequence[StoredRendition],
     specs: Sequence[RenditionSpec],
     *,
     output_bucket: str,
@@ -142,7 +127,7 @@ def build(
     return manifest
 
 
-def _rendition(entry: Entry, group: str, base_url: str) -> dict[str, Any]:
+def _rendition(entry: StoredRendition, group: str, base_url: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "name": entry.name,
         "format": entry.format,

@@ -223,6 +223,16 @@ def _install(pins: Sequence[Pin], arch: str, python: str, target: Path, project:
     _run(cmd, project)
 
 
+#: Parts of the package that only local commands use (``serve``, ``receive``).
+LOCAL_ONLY_MODULES = (
+    "http/serve",
+    "http/receive",
+    "http/server.py",
+    "runners/serve.py",
+    "runners/receive.py",
+)
+
+
 def _add_own_wheel(project: Path, target: Path, scratch: Path) -> str:
     out = scratch / "own-wheel"
     _run([_uv(), "build", "--wheel", "--no-config", "--out-dir", str(out), str(project)], project)
@@ -240,10 +250,13 @@ def _add_own_wheel(project: Path, target: Path, scratch: Path) -> str:
         shutil.rmtree(data)
     # The build tooling itself (this module: it reads uv.lock and writes zips) has no
     # business on Lambda.
-    shutil.rmtree(target / "thumbsmith" / "tools")
-    shutil.rmtree(target / "thumbsmith" / "runners" / "web")
-    for local_only in ("receive.py", "receive_app.py"):  # `thumbsmith receive`: starlette
-        (target / "thumbsmith" / "runners" / local_only).unlink()
+    own = target / "thumbsmith"
+    shutil.rmtree(own / "tools")
+    # The local page and the webhook receiver run on a machine of the user's, never on
+    # Lambda; they need Starlette and uvicorn, which the zip does not carry.
+    for local_only in LOCAL_ONLY_MODULES:
+        path = own / local_only
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     return wheels[0].name
 
 

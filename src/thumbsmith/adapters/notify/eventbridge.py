@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from thumbsmith.adapters.aws import map_error
-from thumbsmith.adapters.notify import SOURCE, body
+from thumbsmith.adapters.notify import body
 from thumbsmith.errors import NotifyError
+from thumbsmith.service.ports import SOURCE
 
 #: PutEvents refuses an entry over 256 KiB, counted as AWS documents it: the UTF-8 bytes
 #: of Source, DetailType, Detail and each Resources item (plus 14 for Time, unused here).

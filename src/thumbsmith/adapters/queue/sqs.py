@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from thumbsmith.adapters.aws import map_error
-from thumbsmith.adapters.queue import Message
 from thumbsmith.errors import TransientError
+from thumbsmith.service.ports import Message
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from thumbsmith.adapters.storage import ObjectInfo, Store
 from thumbsmith.adapters.storage.local import file_info
 from thumbsmith.errors import ObjectNotFound, StorageError, UnsafeKey
+from thumbsmith.service.ports import ObjectInfo, Store
 
 
 class FilesStore:

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from thumbsmith.adapters.storage import ObjectInfo
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, StorageError, UnsafeKey
+from thumbsmith.service.ports import ObjectInfo
 
 META_DIR = ".thumbsmith-meta"
 _TMP_PREFIX = ".thumbsmith-tmp-"
@@ -105,7 +105,7 @@ def file_info(
 
 
 class LocalStore:
-    """A :class:`~thumbsmith.adapters.storage.Store` over a root folder of bucket folders."""
+    """A :class:`~thumbsmith.service.ports.Store` over a root folder of bucket folders."""
 
     def __init__(self, root: str | Path, *, create_buckets: bool = True) -> None:
         self.root = Path(root).resolve()

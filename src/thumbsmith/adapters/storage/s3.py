@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from thumbsmith.adapters.aws import map_error
-from thumbsmith.adapters.storage import ObjectInfo
 from thumbsmith.errors import BucketNotFound, ObjectNotFound
+from thumbsmith.service.ports import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -65,7 +65,7 @@ def _where(bucket: str, key: str | None) -> str:
 
 
 class S3Store:
-    """A :class:`~thumbsmith.adapters.storage.Store` on one boto3 S3 client (thread-safe).
+    """A :class:`~thumbsmith.service.ports.Store` on one boto3 S3 client (thread-safe).
 
     A HEAD on a missing bucket is a bare 404, the same as a missing key. The first 404
     seen in a bucket is therefore checked with HEAD bucket, and the answer is cached, so

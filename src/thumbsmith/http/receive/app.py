@@ -25,16 +25,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from thumbsmith.service.dispatch import Summary, Verdict
+from thumbsmith.http.middleware import LimitBody
+from thumbsmith.service.dispatch import MessageSummary, Verdict
 
 log = logging.getLogger("thumbsmith")
 
 BODY_TIMEOUT = 30.0  # seconds a sender may take to send a (small) notification body
 
 
-Submit = Callable[[bytes], Awaitable[Summary]]
+Submit = Callable[[bytes], Awaitable[MessageSummary]]
 
 
 @dataclass(slots=True)
@@ -44,56 +44,6 @@ class Counters:
     retry: int = 0
     unauthorized: int = 0
     in_flight: int = 0
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class LimitBody:
-    """ASGI middleware: refuse a body over ``max_bytes`` with 413, while it streams.
-
-    A declared Content-Length over the limit is refused before the app runs; a chunked
-    or lying sender is cut off at the first chunk past the limit. Memory stays at one
-    chunk, never the whole body.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await self._refuse(scope, receive, send)
-                return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except BodyTooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        log.warning("notification refused: body too large", extra={"limit": self.max_bytes})
-        response = JSONResponse(
-            {"error": f"body larger than {self.max_bytes} bytes"},
-            413,
-            headers={"Connection": "close"},  # the rest of the body is never read
-        )
-        await response(scope, receive, send)
 
 
 def authorized(header: str | None, token: str) -> bool:
@@ -131,7 +81,7 @@ def make_app(*, token: str, max_bytes: int, timeout: float, submit: Submit) -> S
             Route("/events", events, methods=["POST", "HEAD"]),
             Route("/", health, methods=["GET", "HEAD"]),
         ],
-        middleware=[Middleware(LimitBody, max_bytes=max_bytes)],
+        middleware=[Middleware(LimitBody, max_bytes=max_bytes, what="notification")],
     )
 
 

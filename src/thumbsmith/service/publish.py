@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from thumbsmith.adapters.notify import DELETED, READY, Notifier
-from thumbsmith.adapters.storage import Store
 from thumbsmith.errors import BucketNotFound, NotifyError, ObjectNotFound
 from thumbsmith.service import manifest
+from thumbsmith.service.ports import DELETED, READY, Notifier, Store
 
 log = logging.getLogger("thumbsmith")
 
@@ -51,7 +50,7 @@ class Found:
     key: str
 
 
-class Ready:
+class ManifestPublisher:
     """Writes and removes manifests and sends notifications, for :class:`Processor`."""
 
     def __init__(self, store: Store, notifiers: Sequence[Notifier] = ()) -> None:

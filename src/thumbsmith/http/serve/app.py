@@ -19,8 +19,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -29,12 +27,12 @@ from starlette.staticfiles import StaticFiles
 from thumbsmith.adapters.storage.local import LocalStore, check_key
 from thumbsmith.core.decoders.sniff import sniff_format
 from thumbsmith.errors import ThumbsmithError, UnsafeKey
-from thumbsmith.runners.web import views
-from thumbsmith.runners.web.activity import Activity
+from thumbsmith.http.middleware import LOOPBACK_HOSTS, trusted_hosts
+from thumbsmith.http.serve import views
+from thumbsmith.http.serve.activity import Activity
 from thumbsmith.service.keys import KeyMapper
 
-STATIC = Path(str(files("thumbsmith.runners.web") / "static"))
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+STATIC = Path(str(files("thumbsmith.http.serve") / "static"))
 CHANGE_HEADER = "x-thumbsmith"
 #: Served files never run as a page of this origin, whatever their bytes are.
 FILE_HEADERS = {
@@ -111,7 +109,7 @@ def make_app(
             Route("/files/output/{key:path}", routes.output_file),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
+        middleware=[trusted_hosts(allowed_hosts)],
         lifespan=lifespan,
     )
 

@@ -13,12 +13,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from thumbsmith.runners.pool import Result
+from thumbsmith.service.outcome import EventResult
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    status: str  # "pending", a Result status, or a failure kind
+    status: str  # "pending", a result status, or a failure kind
     line: str = ""  # the CLI's line for a failure
     failed: bool = False
 
@@ -43,7 +43,7 @@ class Activity:
         with self._lock:
             self._entries.pop(key, None)
 
-    def record(self, result: Result) -> None:
+    def record(self, result: EventResult) -> None:
         """Called by the watch thread for each finished event."""
         prefix = f"s3://{self.bucket}/"
         if not result.uri.startswith(prefix):

@@ -1,0 +1,1 @@
+"""``thumbsmith receive``'s HTTP side: bucket notifications in, a verdict out."""

@@ -1,0 +1,100 @@
+"""The ports: what the service needs from storage, queues and notifiers, as protocols
+the adapters implement (:mod:`thumbsmith.adapters`). The service and everything above it
+talk to these, never to boto3 or the filesystem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+# --- storage -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What a HEAD or LIST tells about an object."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    last_modified: datetime | None = None
+    content_type: str | None = None
+    cache_control: str | None = None
+    content_disposition: str | None = None
+
+
+class Store(Protocol):
+    """Object storage as thumbsmith needs it. Keys are plain (already URL-decoded) strings.
+
+    Errors: ObjectNotFound for a missing object, BucketNotFound for a missing bucket,
+    AccessDenied, UnsafeKey, and TransientError for anything worth retrying.
+    """
+
+    def get(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]: ...
+
+    def head(self, bucket: str, key: str) -> ObjectInfo: ...
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+    ) -> ObjectInfo:
+        """Write ``data`` atomically. ``content_disposition`` must be ASCII (see
+        :func:`thumbsmith.service.headers.content_disposition`)."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]: ...
+
+
+# --- notifications -------------------------------------------------------------------
+SOURCE = "thumbsmith"
+READY = "Renditions Ready"
+DELETED = "Renditions Deleted"
+
+
+class Notifier(Protocol):
+    #: What the logs call it ("webhook https://app.example.com/hook"); never a secret.
+    name: str
+
+    def send(self, detail_type: str, detail: Mapping[str, Any], *, subject: str) -> None:
+        """Deliver ``detail`` (JSON-able) as a ``detail_type`` event about ``subject``
+        (the source's s3:// URI), or raise NotifyError."""
+        ...
+
+
+# --- queues --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    receipt: str
+    body: str
+    receive_count: int = 1
+
+
+class Queue(Protocol):
+    """One queue. Errors are thumbsmith's typed errors (TransientError, AccessDenied,
+    ConfigError for a queue that does not exist), never the client library's."""
+
+    url: str
+
+    def has_redrive(self) -> bool: ...
+
+    def receive(self, max_messages: int, *, wait: int, visibility: int) -> list[Message]: ...
+
+    def delete(self, receipt: str) -> None: ...
+
+    def change_visibility(self, receipt: str, timeout: int) -> None: ...
+
+    def send_batch(self, bodies: Sequence[str]) -> None: ...
