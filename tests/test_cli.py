@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from helpers import corpus_file, jpeg, size_of
+from support.helpers import corpus_file, jpeg, size_of
 from thumbsmith.adapters.storage.local import META_DIR
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("THUMBSMITH_")}
 
 
 def run(*args: str, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return subprocess.run(  # type: ignore[no-any-return]
         [sys.executable, "-m", "thumbsmith", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=ENV,
         check=False,
-        **kw,  # type: ignore[arg-type]
+        **kw,  # type: ignore[call-overload]
     )
 
 

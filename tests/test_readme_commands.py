@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CORPUS, REPO, jpeg, size_of
+from support.helpers import CORPUS, REPO, jpeg, size_of
 
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 120 60\n0 0 moveto 120 60 lineto stroke\n"
 
@@ -76,8 +76,8 @@ PLAN: dict[str, Try] = {
     "uv run pytest tests/reliability --runslow -k 2000 -s": Try(
         "resolve", "uv run pytest tests/reliability --runslow -k 2000 --collect-only -q", "2000"
     ),
-    "uv run pytest tests/imaging -q": Try(
-        "resolve", "uv run pytest tests/imaging -q --collect-only", "tests/imaging/"
+    "uv run pytest tests/core -q": Try(
+        "resolve", "uv run pytest tests/core -q --collect-only", "tests/core/"
     ),
     "uv run pytest --runslow": Try("resolve", "uv run pytest --version"),
     # S3-compatible stores: the exports run as written; the rest needs a store.
@@ -100,7 +100,7 @@ PLAN: dict[str, Try] = {
         "127.0.0.1:0 --workers 1",
         "listening on http://127.0.0.1:",
     ),
-    # A MinIO server and its mc client: tests/aws/test_receive.py posts MinIO's bodies.
+    # A MinIO server and its mc client: tests/runners/test_receive.py posts MinIO's bodies.
     "mc admin config set ALIAS notify_webhook:thumbsmith endpoint=http://127.0.0.1:8780/events "
     "auth_token=$THUMBSMITH_RECEIVE_TOKEN queue_dir=/var/lib/minio/events queue_limit=100000": Try(
         "cloud"
@@ -108,8 +108,8 @@ PLAN: dict[str, Try] = {
     "mc admin service restart ALIAS": Try("cloud"),
     "mc event add ALIAS/photos arn:minio:sqs::thumbsmith:webhook --event put,delete --prefix "
     "images/": Try("cloud"),
-    "SERVE_SCREENSHOT=docs/serve.png uv run pytest tests/web/test_serve_browser.py": Try(
-        "resolve", "uv run pytest tests/web/test_serve_browser.py --collect-only -q", "chromium"
+    "SERVE_SCREENSHOT=docs/serve.png uv run pytest tests/http/test_serve_browser.py": Try(
+        "resolve", "uv run pytest tests/http/test_serve_browser.py --collect-only -q", "chromium"
     ),
 }
 

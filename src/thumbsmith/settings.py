@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import (
     DEFAULT_RENDITIONS,
     RenditionSpec,
@@ -40,6 +41,9 @@ Check = Callable[[Any], object]
 
 
 HIDDEN = "'<hidden>'"
+#: The core's own defaults: the render settings take theirs from here, so the two can
+#: never disagree.
+_RENDER = RenderOptions()
 
 
 def setting(
@@ -140,38 +144,44 @@ class Settings:
         group="renditions",
         check=parse_rules,
     )
-    quality: int = setting(85, "JPEG quality (1-100).", group="renditions", check=_between(1, 100))
+    quality: int = setting(
+        _RENDER.quality, "JPEG quality (1-100).", group="renditions", check=_between(1, 100)
+    )
     webp_quality: int = setting(
-        79, "WebP quality (1-100).", group="renditions", check=_between(1, 100)
+        _RENDER.webp_quality, "WebP quality (1-100).", group="renditions", check=_between(1, 100)
     )
     webp_effort: int = setting(
-        2,
+        _RENDER.webp_effort,
         "WebP encoder effort (0-6): more is slower and smaller.",
         group="renditions",
         check=_between(0, 6),
     )
     avif_quality: int = setting(
-        50, "AVIF quality (1-100).", group="renditions", check=_between(1, 100)
+        _RENDER.avif_quality, "AVIF quality (1-100).", group="renditions", check=_between(1, 100)
     )
     avif_effort: int = setting(
-        3,
+        _RENDER.avif_effort,
         "AVIF (aom) encoder effort (0-9): each step up costs 1.5-3x the time for a few "
         "percent fewer bytes.",
         group="renditions",
         check=_between(0, 9),
     )
-    progressive: bool = setting(True, "Write progressive (interlaced) JPEGs.", group="renditions")
+    progressive: bool = setting(
+        _RENDER.progressive, "Write progressive (interlaced) JPEGs.", group="renditions"
+    )
     optimize: bool = setting(
-        True, "Optimise the JPEG Huffman tables (smaller files, same pixels).", group="renditions"
+        _RENDER.optimize,
+        "Optimise the JPEG Huffman tables (smaller files, same pixels).",
+        group="renditions",
     )
     background: str = setting(
-        "#ffffff",
+        "#{:02x}{:02x}{:02x}".format(*_RENDER.background),
         "Colour that transparent pixels are flattened onto, since JPEG has no alpha.",
         group="renditions",
         check=_colour,
     )
     strip_metadata: bool = setting(
-        True,
+        _RENDER.strip_metadata,
         "Strip EXIF, GPS, XMP and IPTC from renditions. The pixels are converted to sRGB either "
         "way, so no profile is needed to show them right.",
         group="renditions",
@@ -179,45 +189,49 @@ class Settings:
 
     # --- limits and decoders ---------------------------------------------------------
     max_pixels: int = setting(
-        100_000_000,
+        _RENDER.max_pixels,
         "Largest source accepted, in pixels (width x height, summed over frames where the "
         "format has several). Checked from the header before any decoding.",
         group="limits",
         check=_between(1, 2**40),
     )
     max_bytes: int = setting(
-        52_428_800,
+        _RENDER.max_bytes,
         "Largest source file accepted, in bytes (50 MiB).",
         group="limits",
         check=_between(1, 2**40),
     )
     max_frames: int = setting(
-        1000,
+        _RENDER.max_frames,
         "Most frames (animation frames, TIFF pages) a source may declare. Only the first is "
         "rendered.",
         group="limits",
         check=_between(1, 1_000_000),
     )
     decode_timeout: float = setting(
-        60.0,
+        _RENDER.decode_timeout,
         "Seconds one image may take to decode and render before it fails as DecoderTimeout.",
         group="limits",
         check=_between(0.1, 3600),
     )
     eps_enabled: bool = setting(
-        True, "Accept EPS sources (rendered by Ghostscript in a sandbox).", group="limits"
+        _RENDER.eps_enabled,
+        "Accept EPS sources (rendered by Ghostscript in a sandbox).",
+        group="limits",
     )
     ghostscript: str = setting(
-        "gs", "Ghostscript executable for EPS (a name on PATH or a path).", group="limits"
+        _RENDER.ghostscript,
+        "Ghostscript executable for EPS (a name on PATH or a path).",
+        group="limits",
     )
     eps_timeout: float = setting(
-        20.0,
+        _RENDER.eps_timeout,
         "Seconds Ghostscript may run for one EPS before it is killed.",
         group="limits",
         check=_between(0.1, 600),
     )
     eps_memory_mb: int = setting(
-        1024,
+        _RENDER.eps_memory_mb,
         "Address-space limit for the Ghostscript process, in MiB.",
         group="limits",
         check=_between(64, 65536),
@@ -263,7 +277,7 @@ class Settings:
 
     # --- manifest and notifications -------------------------------------------------
     placeholders: bool = setting(
-        True,
+        _RENDER.placeholders,
         "Put a ThumbHash, the mean colour and a tiny WebP data URI in each manifest.",
         group="manifest",
     )

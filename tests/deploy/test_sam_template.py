@@ -63,7 +63,8 @@ def cfn() -> dict[str, Any]:
             os.environ.pop("AWS_DEFAULT_REGION")
         else:
             os.environ["AWS_DEFAULT_REGION"] = old
-    return json.loads(json.dumps(out))  # plain dicts and lists only
+    plain: dict[str, Any] = json.loads(json.dumps(out))  # plain dicts and lists only
+    return plain
 
 
 # --- resolution -------------------------------------------------------------------------

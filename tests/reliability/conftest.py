@@ -1,24 +1,19 @@
 """Fixtures for the reliability tests: the fuzz child, and a moto server of their own.
 
-The moto server here does not touch ``os.environ`` for the session (tests/aws has its own
-session fixture that does): each test that needs AWS gets the variables through
+The moto server here does not touch ``os.environ`` for the session (the root conftest has
+its own session fixture that does): each test that needs AWS gets the variables through
 ``monkeypatch``, so the two suites can run in one pytest process.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fuzzing import Harness
-
-from moto_server import AWS_ENV
-from moto_server import moto_server as start_moto_server
+from support.fuzzing import Harness
+from support.moto_server import AWS_ENV
+from support.moto_server import moto_server as start_moto_server
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Decompression bombs are rejected before any large allocation: peak RSS < 100 MB.
 
-tests/imaging/test_sniff_limits.py already rejects these shapes from the header (and
+tests/core/test_sniff_limits.py already rejects these shapes from the header (and
 measures RSS for three corpus bombs). Here each of the four bombs of the issue is
 measured alone, in a fresh process, through render() and through Processor.process()
 on a local store, which is the path an upload takes.

@@ -1,4 +1,4 @@
-"""Hostile PostScript stays in its sandbox (adds to tests/imaging/test_eps.py).
+"""Hostile PostScript stays in its sandbox (adds to tests/core/test_eps.py).
 
 Ghostscript 10.0 lets PostScript write and delete files in its temp dir even under
 -dSAFER, and on Lambda the system temp dir (/tmp) is where everything in flight lives.
@@ -23,7 +23,10 @@ from thumbsmith.core import RenderOptions, render
 from thumbsmith.core.spec import parse_renditions
 from thumbsmith.errors import CorruptImage, DecoderTimeout, ImageError
 
-pytestmark = pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript not installed")
+pytestmark = [
+    pytest.mark.ghostscript,
+    pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript not installed"),
+]
 
 SPECS = parse_renditions("thumb=160")
 SYSTEM_TMP = Path("/tmp")
@@ -131,7 +134,7 @@ def _ocr_free_check(jpeg: bytes) -> None:
     # A rendered page that managed to draw /etc/passwd would not be a flat blue fill.
     with Image.open(io.BytesIO(jpeg)) as im:
         colours = im.convert("RGB").getcolors(maxcolors=1 << 16) or []
-    dominant = max(colours)[1]
+    dominant: tuple[int, int, int] = max(colours)[1]  # type: ignore[assignment]
     assert dominant[2] > 200 and dominant[0] < 60, "the page is not the plain blue box"
 
 

@@ -17,14 +17,14 @@ from typing import Any
 
 import boto3
 import pytest
-from faultproxy import FaultPlan, FaultProxy
 from PIL import Image
-from reliability_helpers import REPO, small_jpeg
 
-from moto_server import make_buckets, make_queue, notify, queue_arn
+from support.faultproxy import FaultPlan, FaultProxy
+from support.moto_server import make_buckets, make_queue, notify, queue_arn
+from support.reliability import REPO, small_jpeg
 
 N_OBJECTS = 300
-WRAPPER = str(REPO / "tests" / "reliability" / "short_timeouts.py")
+WRAPPER = str(REPO / "tests" / "support" / "short_timeouts.py")
 # About 4% of S3 requests (some 100 of the ~2,700 a run makes); stalls are rare because
 # each costs a full read timeout.
 PLAN = FaultPlan(

@@ -1,6 +1,6 @@
 """Short seeded fuzz run of render() inside the suite; the long run is ./scripts/fuzz.
 
-Each input runs in a child process (tests/reliability/fuzzing.py), so a segfault in
+Each input runs in a child process (tests/support/fuzzing.py), so a segfault in
 libvips is reported as a crash of that input instead of taking pytest down.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fuzzing import TIME_BOUND_S, Harness, Result, is_finding, mutate, seed_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from support.fuzzing import TIME_BOUND_S, Harness, Result, is_finding, mutate, seed_files
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 FILES = seed_files()

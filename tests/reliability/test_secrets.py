@@ -14,7 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-from reliability_helpers import small_jpeg
+
+from support.reliability import small_jpeg
 
 ACCESS_KEY = "AKIAFAKERELIABILITY7"
 SECRET_KEY = "s3cr3t/FAKE+reliability+KEYdonotlog0123456"

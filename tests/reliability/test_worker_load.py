@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import boto3
 import pytest
-from faultproxy import FaultPlan, FaultProxy
-from reliability_helpers import small_jpeg, vm_hwm_mb
 
-from moto_server import make_buckets, make_queue, notify, queue_arn
+from support.faultproxy import FaultPlan, FaultProxy
+from support.moto_server import make_buckets, make_queue, notify, queue_arn
+from support.reliability import small_jpeg, vm_hwm_mb
 
 RENDITIONS = ("large", "medium", "thumb")
 MAX_BYTES = 40_000  # THUMBSMITH_MAX_BYTES for these runs: the "oversized" poison is bigger

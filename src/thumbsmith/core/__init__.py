@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from thumbsmith.core.decoders.sniff import ALLOWED_FORMATS, Header, sniff, sniff_format
+    from thumbsmith.core.decoders.sniff import Header, sniff, sniff_format
     from thumbsmith.core.engine import configure
+    from thumbsmith.core.formats import ALLOWED_FORMATS
     from thumbsmith.core.hints import Hints, parse_focus
     from thumbsmith.core.options import RenderOptions
     from thumbsmith.core.placeholder import Placeholder
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from thumbsmith.core.spec import RenditionSpec, parse_renditions
 
 _WHERE = {
-    "ALLOWED_FORMATS": "decoders.sniff",
+    "ALLOWED_FORMATS": "formats",
     "Header": "decoders.sniff",
     "sniff": "decoders.sniff",
     "sniff_format": "decoders.sniff",

@@ -11,17 +11,7 @@ import threading
 
 import pyvips
 
-#: The only libvips loaders thumbsmith calls, by the format ``sniff`` reports. Each is
-#: called by name: libvips' own format detection never runs, so a file cannot reach a
-#: loader its magic bytes did not select.
-VIPS_LOADERS = {
-    "jpeg": "jpegload_buffer",
-    "png": "pngload_buffer",
-    "gif": "gifload_buffer",
-    "webp": "webpload_buffer",
-    "tiff": "tiffload_buffer",
-    "avif": "heifload_buffer",
-}
+from thumbsmith.core.formats import VIPS_LOADERS
 
 DEFAULT_CONCURRENCY = 1
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
+from thumbsmith.core.formats import KNOBS
 from thumbsmith.core.spec import BOUNDS, RenditionSpec, neutral
 
 __all__ = ["BOUNDS", "FINGERPRINT_VERSION", "RenderOptions", "neutral"]
@@ -16,24 +16,19 @@ __all__ = ["BOUNDS", "FINGERPRINT_VERSION", "RenderOptions", "neutral"]
 FINGERPRINT_VERSION = 1
 
 
-def only(fmt: str) -> dict[str, Any]:
-    """Metadata for an encoder knob of one format: only that format's fingerprint reads it."""
-    return {"format": fmt}
-
-
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """Everything besides the specs that changes the pixels or bounds the work."""
 
-    quality: int = field(default=85, metadata=only("jpeg"))
-    progressive: bool = field(default=True, metadata=only("jpeg"))
-    optimize: bool = field(default=True, metadata=only("jpeg"))
+    quality: int = 85
+    progressive: bool = True
+    optimize: bool = True
     # Defaults from the bytes/SSIM/time curve in bench/README.md (W4): at equal quality to
     # sharp's defaults, 3-4x less encode time.
-    webp_quality: int = field(default=79, metadata=only("webp"))
-    webp_effort: int = field(default=2, metadata=only("webp"))
-    avif_quality: int = field(default=50, metadata=only("avif"))
-    avif_effort: int = field(default=3, metadata=only("avif"))
+    webp_quality: int = 79
+    webp_effort: int = 2
+    avif_quality: int = 50
+    avif_effort: int = 3
     background: tuple[int, int, int] = (255, 255, 255)
     strip_metadata: bool = field(default=True, metadata={"fingerprint_name": "strip"})
     max_pixels: int = field(default=100_000_000, metadata=BOUNDS)
@@ -68,7 +63,7 @@ class RenderOptions:
         if focus is not None and spec.fit == "cover":
             shaping["focus"] = focus
         for f in dataclasses.fields(self):
-            if f.metadata.get("bounds") or f.metadata.get("format", fmt) != fmt:
+            if f.metadata.get("bounds") or KNOBS.get(f.name, fmt) != fmt:
                 continue
             value = getattr(self, f.name)
             if "neutral" in f.metadata and value == f.metadata["neutral"]:

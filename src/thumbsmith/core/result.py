@@ -6,16 +6,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
 
+from thumbsmith.core.formats import OUTPUT
+
 if TYPE_CHECKING:
     from thumbsmith.core.placeholder import Placeholder
-
-CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "png": "image/png",
-}
-EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +24,11 @@ class Rendition:
 
     @property
     def content_type(self) -> str:
-        return CONTENT_TYPES[self.format]
+        return OUTPUT[self.format].mime
 
     @property
     def extension(self) -> str:
-        return EXTENSIONS[self.format]
+        return OUTPUT[self.format].extension
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from thumbsmith.core.formats import OUTPUT, OUTPUT_NAMES
 from thumbsmith.errors import ConfigError
 
 DEFAULT_RENDITIONS = "large=1280,medium=640,thumb=160"
@@ -37,10 +38,8 @@ RESERVED_NAMES = frozenset({"manifest"})
 
 FITS = ("inside", "cover", "contain", "fill")
 POSITIONS = ("center", "entropy", "attention")
-FORMATS = ("jpeg", "webp", "avif", "png")
-#: Formats that keep an alpha band (JPEG alone is flattened onto the background).
-ALPHA_FORMATS = frozenset({"webp", "avif", "png"})
-_ALIASES = {"jpg": "jpeg", "centre": "center"}
+FORMATS = tuple(OUTPUT)
+_ALIASES = {"centre": "center"}
 FLAGS = ("upscale", "animated")
 
 #: Field metadata: ``bounds`` marks a field that limits the work but never changes the
@@ -172,9 +171,9 @@ def _formats(
     formats: list[str] = []
     quality: list[tuple[str, int]] = []
     for item in items:
-        fmt, at, q = str(item).strip().lower().partition("@")
-        fmt = _ALIASES.get(fmt, fmt)
-        if fmt not in FORMATS:
+        alias, at, q = str(item).strip().lower().partition("@")
+        fmt = OUTPUT_NAMES.get(alias, "")
+        if not fmt:
             raise _bad(setting, name, "format", item, f"choose from {', '.join(FORMATS)}")
         if fmt in formats:
             raise _bad(setting, name, "format", item, "each format once")
@@ -233,7 +232,7 @@ def parse_spec(part: str, *, setting: str = "renditions") -> RenditionSpec:
         if key in values:
             raise _bad(setting, name, key, raw, f"give the {key} once")
         if key == "formats":
-            if "+" not in token and token.partition("@")[0] not in (*FORMATS, "jpg"):
+            if "+" not in token and token.partition("@")[0] not in OUTPUT_NAMES:
                 raise _bad(
                     setting,
                     name,
@@ -287,8 +286,8 @@ def spec_from_table(
     if not isinstance(quality, dict):  # one number: every lossy format
         quality = {f: quality for f in values["formats"] if f != "png"}
     pairs = []
-    for fmt, q in quality.items():
-        fmt = _ALIASES.get(fmt, fmt)
+    for alias, q in quality.items():
+        fmt = OUTPUT_NAMES.get(alias, alias)
         if fmt not in values["formats"]:
             raise _bad(setting, name, "quality", fmt, "it is not one of the rendition's formats")
         pairs.append((fmt, _quality(setting, name, fmt, q)))

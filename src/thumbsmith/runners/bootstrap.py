@@ -16,8 +16,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
+from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.options import RenderOptions
-from thumbsmith.core.result import EXTENSIONS
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.ports import Notifier, Store
 from thumbsmith.service.process import ProcessConfig, Processor

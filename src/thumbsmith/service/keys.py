@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from thumbsmith.core.result import EXTENSIONS
+from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import ConfigError, UnsafeKey
 

@@ -20,7 +20,8 @@ from posixpath import basename
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from thumbsmith.core.result import CONTENT_TYPES, SourceFacts
+from thumbsmith.core.formats import OUTPUT, single_url_order
+from thumbsmith.core.result import SourceFacts
 from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.service.renditions import StoredRendition
 
@@ -34,10 +35,8 @@ CACHE_CONTROL = "no-cache"  # rewritten in place when the source changes
 #: Object metadata of the manifest: "pending" until every notifier took the event.
 META_NOTIFIED = "thumbsmith-notified"
 
-# Which format a single-URL consumer (next's src, astro) gets: universal first; with
-# alpha a format that keeps it. Astro's ImageMetadata cannot say "avif".
-_SRC_ORDER = ("jpeg", "png", "webp", "avif")
-_SRC_ORDER_ALPHA = ("png", "webp", "avif", "jpeg")
+#: Formats Astro's ImageMetadata cannot name.
+_NOT_ASTRO = frozenset({"avif"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +131,7 @@ def _rendition(entry: StoredRendition, group: str, base_url: str) -> dict[str, A
         "name": entry.name,
         "format": entry.format,
         "key": entry.key,
-        "content_type": CONTENT_TYPES.get(entry.format, "application/octet-stream"),
+        "content_type": OUTPUT[entry.format].mime,
         "width": entry.width,
         "height": entry.height,
         "bytes": entry.bytes,
@@ -178,7 +177,9 @@ def _largest_in(items: Sequence[dict[str, Any]], order: Sequence[str]) -> dict[s
 def _front_ends(
     primary: Sequence[dict[str, Any]], has_alpha: bool, placeholder: Placeholder | None
 ) -> dict[str, Any]:
-    order = _SRC_ORDER_ALPHA if has_alpha else _SRC_ORDER
+    # Which format a single-URL consumer (next's src, astro) gets: the most widely
+    # shown; with alpha, one that keeps it.
+    order = single_url_order(has_alpha)
     out: dict[str, Any] = {}
     main = _largest_in(primary, order)
     if main is not None:
@@ -190,7 +191,7 @@ def _front_ends(
                 "blurHeight": placeholder.data_uri_height,
             }
         out["next"] = nxt
-    astro = _largest_in(primary, [f for f in order if f != "avif"])
+    astro = _largest_in(primary, [f for f in order if f not in _NOT_ASTRO])
     if astro is not None:
         out["astro"] = {
             "src": astro["url"],

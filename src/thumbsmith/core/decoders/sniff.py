@@ -15,9 +15,6 @@ from typing import NamedTuple
 from thumbsmith.core.decoders.jpeg_markers import frame_header
 from thumbsmith.errors import CorruptImage, UnsupportedFormat
 
-#: Formats the core accepts, by the name ``sniff`` reports.
-ALLOWED_FORMATS = ("jpeg", "png", "gif", "webp", "tiff", "bmp", "heic", "avif", "eps")
-
 # Walking a malformed file must stop somewhere; a real file never gets near these.
 _MAX_CHUNKS = 1_000_000
 _MAX_BOXES = 10_000

@@ -26,7 +26,7 @@ import pyvips
 
 from thumbsmith.core.decoders import pillow
 from thumbsmith.core.decoders.jpeg_markers import frame_header, has_end_marker
-from thumbsmith.core.engine import VIPS_LOADERS
+from thumbsmith.core.formats import VIPS_LOADERS
 from thumbsmith.errors import CorruptImage
 
 #: Every loader reads the header only until pixels are asked for, then streams top to
@@ -111,10 +111,6 @@ def _open_tiff(data: bytes, size: tuple[int, int]) -> Opened:
         except CorruptImage:
             raise exc from None
     return Opened(image, orientation_of(image))
-
-
-#: Formats whose decoder can scale while decoding.
-SCALABLE = ("jpeg", "webp")
 
 
 def open_scaled(fmt: str, data: bytes, factor: float) -> Opened:

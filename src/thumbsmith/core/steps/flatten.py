@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pyvips
 
+from thumbsmith.core.formats import keeps_alpha
 from thumbsmith.core.job import Job
-from thumbsmith.core.spec import ALPHA_FORMATS
 
 
 def step_flatten(job: Job) -> None:
     image = job.require_image()
-    job.keep_alpha = bool(image.hasalpha()) and any(
-        fmt in ALPHA_FORMATS for spec in job.specs for fmt in spec.formats
+    job.keep_alpha = bool(image.hasalpha()) and keeps_alpha(
+        fmt for spec in job.specs for fmt in spec.formats
     )
     job.image = with_alpha(image) if job.keep_alpha else flatten(image, job.options.background)
 

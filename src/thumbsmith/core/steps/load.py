@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from thumbsmith.core.decoders import vips
 from thumbsmith.core.decoders.ghostscript import render_eps
+from thumbsmith.core.formats import INPUT
 from thumbsmith.core.job import Job
 from thumbsmith.core.ops import check_deadline, materialise
 from thumbsmith.core.spec import RenditionSpec, plan_size
@@ -37,7 +38,7 @@ def step_load(job: Job) -> None:
     elif wants_frames(job):
         opened = _open_frames(job)
         full_size = (opened.image.width, opened.image.height)
-    elif fmt in vips.SCALABLE:
+    elif INPUT[fmt].scalable:
         factor = load_factor(header.width, header.height, job.specs)
         opened = vips.open_scaled(fmt, job.data, factor)
         full_size = (header.width, header.height)
@@ -76,13 +77,9 @@ def wants_frames(job: Job) -> bool:
     header = job.require_header()
     return (
         header.frames > 1
-        and header.format in ANIMATED_FORMATS
+        and INPUT[header.format].frames
         and any(spec.animated for spec in job.specs)
     )
-
-
-#: Sources whose frames an animated rendition keeps (libvips loads their pages).
-ANIMATED_FORMATS = ("gif", "webp")
 
 
 def _open_frames(job: Job) -> vips.Opened:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pyvips
 
+from thumbsmith.core.formats import keeps_alpha
 from thumbsmith.core.job import Job
-from thumbsmith.core.spec import ALPHA_FORMATS
 
 
 def step_pad(job: Job) -> None:
@@ -21,7 +21,7 @@ def step_pad(job: Job) -> None:
             target.height,
         ):
             continue
-        transparent = any(fmt in ALPHA_FORMATS for fmt in target.spec.formats)
+        transparent = keeps_alpha(target.spec.formats)
         job.outputs[target.index] = pad(
             image, target.width, target.height, job.options.background, transparent=transparent
         )

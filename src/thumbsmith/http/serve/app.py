@@ -227,7 +227,7 @@ class Routes:
         if media_type is None:
             with path.open("rb") as fh:
                 fmt = sniff_format(fh.read(4096))
-            media_type = views.CONTENT_TYPES.get(fmt or "", "application/octet-stream")
+            media_type = views.media_type(fmt)
         return FileResponse(path, media_type=media_type, headers=FILE_HEADERS)
 
     def source_file(self, request: Request) -> Response:

@@ -17,21 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.core.formats import FORMAT_OF_EXTENSION, INPUT
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.service.keys import KeyMapper
 
-#: Rendition file extension -> format name, as the encoders name them.
-EXTENSIONS = {"jpg": "jpeg", "webp": "webp", "avif": "avif", "png": "png"}
-CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "bmp": "image/bmp",
-}
-#: Source formats a browser can show as they are (HEIC, TIFF and EPS it cannot).
-BROWSER_FORMATS = frozenset(CONTENT_TYPES)
 #: Enough of a source to read its header; sniff reads fixed fields near the start.
 _HEADER_BYTES = 1 << 20
 
@@ -40,8 +29,18 @@ _cache: dict[tuple[str, int, int], Any] = {}
 
 
 def manifest_key(keys: KeyMapper, bucket: str, key: str) -> str:
-    """Where the manifest of ``key`` lives in the output bucket (the default template)."""
-    return f"manifest/{key}.json"
+    """Where the manifest of ``key`` lives in the output bucket (under the key template)."""
+    return keys.manifest_key(bucket, key)
+
+
+def browser_can_show(fmt: object) -> bool:
+    """Whether a browser shows a source of this format as it is (HEIC, TIFF, EPS: no)."""
+    return isinstance(fmt, str) and fmt in INPUT and INPUT[fmt].browser
+
+
+def media_type(fmt: str | None) -> str:
+    """The MIME type of a sniffed source format, for serving the file as it is."""
+    return INPUT[fmt].mime if fmt in INPUT else "application/octet-stream"
 
 
 def file_url(which: str, key: str, version: object = "") -> str:
@@ -88,7 +87,7 @@ def _from_manifest(
     # Not the manifest's width and height: those are of the upright image, and the card
     # shows the stored size beside the EXIF orientation.
     facts.update({k: src[k] for k in ("format", "orientation") if k in src})
-    facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
+    facts["browser_can_show"] = browser_can_show(facts.get("format"))
     return {
         "key": key,
         "source": facts,
@@ -104,7 +103,7 @@ def _from_output_bucket(
     out_bucket = keys.output_bucket(bucket)
     renditions: list[dict[str, Any]] = []
     for name in keys.rendition_names:
-        for ext, fmt in EXTENSIONS.items():
+        for ext, fmt in FORMAT_OF_EXTENSION.items():
             out_key = keys.output_key(bucket, key, name, ext)
             try:
                 path = store.path(out_bucket, out_key)
@@ -180,7 +179,7 @@ def _source_facts(store: LocalStore, bucket: str, key: str) -> dict[str, Any]:
     facts.update(_cached(path, stat.st_mtime_ns, stat.st_size, "source", read))
     facts["bytes"] = stat.st_size
     facts["url"] = file_url("source", key, stat.st_mtime_ns)
-    facts["browser_can_show"] = facts.get("format") in BROWSER_FORMATS
+    facts["browser_can_show"] = browser_can_show(facts.get("format"))
     return facts
 
 

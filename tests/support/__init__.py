@@ -1,0 +1,1 @@
+"""What the tests share: real servers (moto, SeaweedFS), proxies, images and the corpus."""
