@@ -88,3 +88,73 @@ def eoi_lost(data: bytes, padding: bytes = b"") -> bytes:
     """The same file without its final EOI, then ``padding`` (a card's zeroed cluster)."""
     assert data.endswith(b"\xff\xd9")
     return data[:-2] + padding
+
+
+# --- TIFF -------------------------------------------------------------------------------
+def tiff(im: Image.Image, compression: str | None = None, rows_per_strip: int = 16) -> bytes:
+    """A little-endian TIFF by Pillow, in strips of ``rows_per_strip`` rows."""
+    buf = io.BytesIO()
+    im.save(buf, "TIFF", compression=compression, tiffinfo={278: rows_per_strip})
+    return buf.getvalue()
+
+
+def _entry(data: bytes, tag: int) -> tuple[int, int, int]:
+    """(entry offset, type, count) of ``tag`` in IFD 0 of a little-endian TIFF."""
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (n,) = struct.unpack_from("<H", data, ifd)
+    for i in range(n):
+        at = ifd + 2 + 12 * i
+        found, typ, count = struct.unpack_from("<HHI", data, at)
+        if found == tag:
+            return at, typ, count
+    raise KeyError(tag)
+
+
+def _values_at(data: bytes, tag: int) -> tuple[int, str, int]:
+    """Where ``tag``'s values are, their struct format and their count."""
+    at, typ, count = _entry(data, tag)
+    fmt = "<H" if typ == 3 else "<I"
+    inline = count * struct.calcsize(fmt) <= 4
+    return (at + 8 if inline else struct.unpack_from("<I", data, at + 8)[0]), fmt, count
+
+
+def strip_table(data: bytes, tag: int) -> list[int]:
+    where, fmt, count = _values_at(data, tag)
+    size = struct.calcsize(fmt)
+    return [struct.unpack_from(fmt, data, where + i * size)[0] for i in range(count)]
+
+
+def with_strip_table(data: bytes, tag: int, values: list[int]) -> bytes:
+    where, fmt, count = _values_at(data, tag)
+    assert len(values) == count
+    out = bytearray(data)
+    for i, value in enumerate(values):
+        struct.pack_into(fmt, out, where + i * struct.calcsize(fmt), value)
+    return bytes(out)
+
+
+STRIP_OFFSETS, STRIP_BYTE_COUNTS = 273, 279
+
+
+def tiff_damages(data: bytes) -> dict[str, bytes]:
+    """The strip damage libtiff reports as "Read error on strip N" and the like."""
+    offsets = strip_table(data, STRIP_OFFSETS)
+    counts = strip_table(data, STRIP_BYTE_COUNTS)
+    half = len(offsets) // 2
+    return {
+        # every strip, or the lower half, somewhere past the end of the file
+        "offsets-past-end": with_strip_table(
+            data, STRIP_OFFSETS, [len(data) + 1000 + i for i in range(len(offsets))]
+        ),
+        "lower-strips-past-end": with_strip_table(
+            data, STRIP_OFFSETS, offsets[:half] + [len(data) + 64] * (len(offsets) - half)
+        ),
+        # the counts run past the end, as in a file cut short after its IFD
+        "byte-counts-past-end": with_strip_table(
+            data, STRIP_BYTE_COUNTS, [c + len(data) for c in counts]
+        ),
+        # each strip's data cut to a third
+        "strips-cut-short": with_strip_table(
+            data, STRIP_BYTE_COUNTS, [max(1, c // 3) for c in counts]
+        ),
+    }

@@ -73,6 +73,11 @@ def open_vips(fmt: str, data: bytes, **extra: Any) -> pyvips.Image:
     # image, which need not be page 0 (sharp issue 4487, a pitm box).
     if fmt == "jpeg":
         data, options["fail_on"] = jpeg_input(data)
+    elif fmt == "tiff":
+        # tiffload ignores libtiff's *errors* below "error" ("Read error on strip 0",
+        # "Not enough data"): a strip it cannot read comes out black, not as a failure.
+        # libtiff's warnings (unknown tags, odd values) stay harmless.
+        options["fail_on"] = "error"
     options.update(extra)
     return loader(data, **options)
 
