@@ -74,7 +74,8 @@ def fit_group(spec: RenditionSpec) -> str:
     fit = getattr(spec, "fit", "inside")
     if not isinstance(fit, str):  # before fit modes, RenditionSpec.fit is the sizing method
         fit = "inside"
-    if fit in ("inside", "outside"):
+    # A one-sided box (``1280x``) is fit inside: the source's shape, like any inside box.
+    if fit in ("inside", "outside") or spec.width is None or spec.height is None:
         return fit
     g = math.gcd(spec.width, spec.height)
     return f"{fit}-{spec.width // g}x{spec.height // g}"
