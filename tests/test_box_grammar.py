@@ -1,5 +1,6 @@
-"""Rendition boxes (issue 22): width-only and height-only boxes (``1280x``, ``x600``, as
-sharp's ``resize({width})``), and one message for every bad box."""
+"""Rendition boxes and names (issue 22): width-only and height-only boxes (``1280x``,
+``x600``, as sharp's ``resize({width})``), one message for every bad box, no quality
+for PNG, and names unique ignoring case."""
 
 from __future__ import annotations
 
@@ -168,3 +169,35 @@ def test_every_bad_box_gets_the_one_message_with_the_range(tmp_path: Path, box: 
     with pytest.raises(ConfigError) as err:
         S.load(env={}, config_file=toml(tmp_path, f'[renditions.card]\nbox = "{box}"\n'))
     assert f"rendition 'card': box {box!r} is not valid; {BOX_MESSAGE}" in str(err.value)
+
+
+# --- no quality for PNG ---------------------------------------------------------------------
+def test_png_with_a_quality_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'logo'.*quality of png.*'80'.*PNG is lossless"):
+        S.load(env={"THUMBSMITH_RENDITIONS": "logo=256:contain:png@80"})
+    cfg = '[renditions.logo]\nbox = "256"\nformats = ["png", "webp"]\nquality = {png = 80}\n'
+    with pytest.raises(ConfigError, match="PNG is lossless"):
+        S.load(env={}, config_file=toml(tmp_path, cfg))
+    # one number is for the lossy formats, as before
+    cfg = '[renditions.logo]\nbox = "256"\nformats = ["png", "webp"]\nquality = 70\n'
+    (logo,) = S.load(env={}, config_file=toml(tmp_path, cfg)).specs
+    assert logo.quality == (("webp", 70),)
+
+
+# --- names, ignoring case -------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["large=1280,Large=640", "thumb=160,THUMB=80"])
+def test_names_differing_only_by_case_are_a_duplicate(text: str) -> None:
+    with pytest.raises(ConfigError, match="unique, ignoring case"):
+        S.load(env={"THUMBSMITH_RENDITIONS": text})
+
+
+def test_names_differing_only_by_case_are_a_duplicate_in_toml(tmp_path: Path) -> None:
+    cfg = '[renditions.large]\nbox = "1280"\n[renditions.LARGE]\nbox = "640"\n'
+    with pytest.raises(ConfigError, match="unique, ignoring case"):
+        S.load(env={}, config_file=toml(tmp_path, cfg))
+
+
+@pytest.mark.parametrize("name", ["manifest", "Manifest", "MANIFEST"])
+def test_manifest_is_reserved_in_any_case(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name!r} is reserved"):
+        S.load(env={"THUMBSMITH_RENDITIONS": f"large=1280,{name}=100"})

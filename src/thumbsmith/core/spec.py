@@ -38,7 +38,9 @@ MAX_BOX = 16384
 BOX_FORMS = (
     f"use W (a W x W box), WxH, Wx (width only) or xH (height only), each side 1..{MAX_BOX} px"
 )
-#: Names the key template uses for things that are not renditions (the manifest).
+#: Names the key template uses for things that are not renditions (the manifest). Names
+#: are compared without case: ``Large/`` and ``large/`` are one folder on the
+#: case-insensitive file systems local buckets may live on.
 RESERVED_NAMES = frozenset({"manifest"})
 
 FITS = ("inside", "cover", "contain", "fill")
@@ -46,6 +48,8 @@ POSITIONS = ("center", "entropy", "attention")
 FORMATS = ("jpeg", "webp", "avif", "png")
 #: Formats that keep an alpha band (JPEG alone is flattened onto the background).
 ALPHA_FORMATS = frozenset({"webp", "avif", "png"})
+#: Formats without a quality knob.
+LOSSLESS = frozenset({"png"})
 _ALIASES = {"jpg": "jpeg", "centre": "center"}
 FLAGS = ("upscale", "animated")
 
@@ -212,6 +216,10 @@ def _formats(
 
 
 def _quality(setting: str, name: str, fmt: str, raw: object) -> int:
+    if fmt in LOSSLESS:
+        raise _bad(
+            setting, name, f"quality of {fmt}", raw, "PNG is lossless: a quality means nothing"
+        )
     try:
         q = int(str(raw))
     except ValueError:
@@ -352,13 +360,17 @@ def _unique(specs: list[RenditionSpec], setting: str) -> tuple[RenditionSpec, ..
     if not specs:
         raise ConfigError(f"setting {setting!r}: at least one rendition is needed")
     names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"setting {setting!r}: rendition names must be unique, got {names}")
-    for name in RESERVED_NAMES.intersection(names):
+    if len({n.lower() for n in names}) != len(names):
         raise ConfigError(
-            f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's key "
-            "uses it); pick another name"
+            f"setting {setting!r}: rendition names must be unique, ignoring case (each "
+            f"names a key folder), got {names}"
         )
+    for name in names:
+        if name.lower() in RESERVED_NAMES:
+            raise ConfigError(
+                f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's "
+                "key uses it); pick another name"
+            )
     return tuple(specs)
 
 
