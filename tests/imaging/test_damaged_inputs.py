@@ -158,3 +158,14 @@ def test_a_corrupt_tiff_writes_nothing(tmp_path: Path) -> None:
     assert summary.failed == 1
     assert summary.results[0].error.startswith(f"{source}: cannot decode")
     assert [p for p in out.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    "damage", ["offsets-past-end", "lower-strips-past-end", "byte-counts-past-end"]
+)
+def test_a_jpeg_compressed_tiff_whose_strips_are_missing_is_corrupt(damage: str) -> None:
+    """Strips past the end of the file: libtiff's read error. (Known gap: a strip whose
+    byte count is merely too small is handed to libjpeg short, which fills it in grey.)"""
+    data = damaged.tiff_damages(damaged.tiff(PICTURE, "jpeg"))[damage]
+    with pytest.raises(CorruptImage, match=r"^scan\.tif: "):
+        render(data, SPECS, name="scan.tif")
