@@ -30,6 +30,12 @@ from thumbsmith.service.manifest import fit_group
 BOX_MESSAGE = "use W (a W x W box), WxH, Wx (width only) or xH (height only), each side 1..16384 px"
 
 
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def toml(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "thumbsmith.toml"
     path.write_text(text)
@@ -102,7 +108,9 @@ def test_fits_that_fill_a_box_refuse_a_one_sided_one(tmp_path: Path, fit: str, b
             env={},
             config_file=toml(tmp_path, f'[renditions.hero]\nbox = "{box}"\nfit = "{fit}"\n'),
         )
-    with pytest.raises(ValueError, match="both sides"):  # a spec built in code, unchecked
+    with pytest.raises(ConfigError, match="both sides"):  # a spec built in code, unchecked
+        render(_png(), [RenditionSpec("hero", 1280, None, fit)])
+    with pytest.raises(ConfigError, match="both sides"):
         plan_size(RenditionSpec("hero", 1280, None, fit), 100, 100)
 
 

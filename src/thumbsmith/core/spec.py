@@ -143,7 +143,8 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
     """
     if spec.width is None or spec.height is None:
         if spec.fit != "inside":
-            raise ValueError(f"rendition {spec.name!r}: fit {spec.fit!r} needs both sides")
+            # Parsing refuses this; a spec built in code gets the same typed error.
+            raise ConfigError(f"rendition {spec.name!r}: fit {spec.fit!r} needs both sides")
         # An omitted side bounds nothing but the largest output any box may give.
         bw, bh = spec.width or MAX_BOX, spec.height or MAX_BOX
     else:
