@@ -57,8 +57,11 @@ def _print_renditions(settings: Settings) -> None:
         extras = [spec.position] if spec.fit == "cover" else []
         extras += [f"{fmt}@{q}" for fmt, q in spec.quality]
         extras += [flag for flag in ("upscale", "animated") if getattr(spec, flag)]
+        box = f"{spec.width}x{spec.height}"
+        if spec.width is None or spec.height is None:
+            box = f"{spec.box} ({'width' if spec.width else 'height'} only)"
         print(
-            f"  {spec.name}: {spec.width}x{spec.height} {spec.fit}, "
+            f"  {spec.name}: {box} {spec.fit}, "
             f"{'+'.join(spec.formats)}" + "".join(f", {e}" for e in extras)
         )
     print("rules (longest prefix wins; no match: every rendition):")

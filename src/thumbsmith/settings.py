@@ -127,9 +127,11 @@ class Settings:
     renditions: str = setting(
         DEFAULT_RENDITIONS,
         "Renditions to make, as 'name=BOX[:token]...' separated by commas: BOX is W (a WxW "
-        "box) or WxH; tokens: a fit (inside, cover, contain, fill), a position for cover "
-        "(center, entropy, attention), formats joined by '+' with an optional @quality "
-        "(avif@45+webp+jpeg), upscale, animated. E.g. "
+        "box), WxH, Wx (width only: '1280x' is 1280 wide, any height) or xH (height only; "
+        "one-sided boxes are for fit inside), each side 1..16384 px; tokens: a fit "
+        "(inside, cover, contain, fill), a position for cover (center, entropy, attention), "
+        "formats joined by '+' with an optional @quality for the lossy ones "
+        "(avif@45+webp+jpeg), upscale, animated. Names are unique ignoring case. E.g. "
         "'large=1280:avif+webp+jpeg,card=400x300:cover:attention:webp+jpeg'. The settings file "
         "may give [renditions.NAME] tables instead (see README).",
         group="renditions",

@@ -36,6 +36,7 @@ def test_ok_file_gives_every_rendition(entry: dict[str, Any]) -> None:
         assert_clean_jpeg(rendition.data)
         with Image.open(io.BytesIO(rendition.data)) as im:
             assert im.size == (rendition.width, rendition.height)
+        assert spec.width is not None and spec.height is not None  # two-sided boxes here
         if entry["format"] == "EPS":
             # Vector: rasterised to fit the box; only the aspect ratio is known.
             assert rendition.width <= spec.width and rendition.height <= spec.height

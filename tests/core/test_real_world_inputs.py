@@ -108,10 +108,19 @@ def test_a_jpeg_cut_in_its_header_is_corrupt() -> None:
         render(jpegs()["cut-in-header"], FULL, name="h.jpg")
 
 
-def test_missing_eoi_together_with_junk_is_rejected() -> None:
-    """Documented: without an EOI the decode is strict, so libjpeg's junk warning fails it."""
+def test_missing_eoi_together_with_junk_decodes_in_a_one_scan_jpeg() -> None:
+    """One scan: the EOI-less decode tolerates libjpeg's junk warning (issue 22)."""
+    clean = full_pixels(jpegs()["ok"], "ok.jpg")
+    assert mean_diff(full_pixels(jpegs()["junk-before-sof"][:-2], "both.jpg"), clean) == 0
+
+
+def test_missing_eoi_together_with_junk_is_rejected_in_a_progressive_jpeg() -> None:
+    """Documented: several scans and no EOI make the decode strict, so libjpeg's junk
+    warning fails it."""
+    prog = samples.jpeg(samples.picture(), progressive=True)
+    sof = samples.sof_offset(prog)
     with pytest.raises(CorruptImage):
-        render(jpegs()["junk-before-sof"][:-2], FULL, name="both.jpg")
+        render((prog[:sof] + b"junk" + prog[sof:])[:-2], FULL, name="both.jpg")
 
 
 def test_known_gap_stray_eoi_inside_the_scan_gives_grey_rows() -> None:

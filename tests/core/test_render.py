@@ -86,6 +86,7 @@ def check_fits(entry: dict[str, Any]) -> None:
         want = plan_size(s, *up)[2:]
         assert (r.width, r.height) == decode(r.data).size, (name, r.name, r.format)
         assert (r.width, r.height) == pytest.approx(want, abs=1), (name, r.name, r.format)
+        assert s.width is not None and s.height is not None  # two-sided boxes here
         big_enough = s.upscale or (up[0] >= s.width and up[1] >= s.height)
         if big_enough and s.fit != "inside":
             assert want == (s.width, s.height)  # the exact box where the source allows it

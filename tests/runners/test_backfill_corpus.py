@@ -34,6 +34,7 @@ def test_corpus_backfill(corpus: Path, manifest: list[dict[str, Any]], tmp_path:
             assert uri not in failed, f"{entry['file']} failed"
             for spec, path in zip(settings.specs, written, strict=True):
                 size = size_of(path.read_bytes())
+                assert spec.width is not None and spec.height is not None
                 if entry["format"] == "EPS":  # vector: rasterised so its long side fills the box
                     assert max(size[0] / spec.width, size[1] / spec.height) > 0.99, path
                     assert size[0] <= spec.width and size[1] <= spec.height, path

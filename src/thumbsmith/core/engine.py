@@ -7,6 +7,7 @@ with the settings' thread count; ``render`` applies the defaults if nobody did.
 from __future__ import annotations
 
 import ctypes
+import logging
 import threading
 
 import pyvips
@@ -27,10 +28,12 @@ def configure(concurrency: int = DEFAULT_CONCURRENCY) -> None:
     - operation cache off: every image is new, so the cache only costs memory;
     - every loader blocked except the six in :data:`VIPS_LOADERS`, and libvips'
       "untrusted" operations blocked too (defence in depth behind the sniffer);
-    - one glibc malloc arena (see :func:`_single_malloc_arena`).
+    - one glibc malloc arena (see :func:`_single_malloc_arena`);
+    - libvips' warnings to the debug log (see :class:`VipsWarningsToDebug`).
     """
     global _configured
     _single_malloc_arena()
+    _route_vips_warnings()
     with _lock:
         pyvips.concurrency_set(int(concurrency))
         pyvips.cache_set_max(0)
@@ -42,6 +45,32 @@ def configure(concurrency: int = DEFAULT_CONCURRENCY) -> None:
             gtype = pyvips.type_find("VipsOperation", nickname)
             pyvips.operation_block_set(pyvips.type_name(gtype), False)
         _configured = True
+
+
+#: Where libvips' warnings go, at DEBUG (``thumbsmith -v`` shows them).
+VIPS_LOG = logging.getLogger("thumbsmith.vips")
+
+
+class VipsWarningsToDebug(logging.Filter):
+    """Sends libvips' warnings (pyvips logs them as WARNING) to :data:`VIPS_LOG` at DEBUG.
+
+    They are about the file being read ("read gave 1 warnings", libjpeg's "4 extraneous
+    bytes before marker", libtiff's unknown tags): a file that decodes is fine and must
+    print nothing, and one that fails says why in its error. Errors and criticals, which
+    would be libvips' own trouble, pass unchanged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        VIPS_LOG.debug("%s", record.getMessage())
+        return False
+
+
+def _route_vips_warnings() -> None:
+    pyvips_log = logging.getLogger("pyvips")  # the logger pyvips' GLib log handler uses
+    if not any(isinstance(f, VipsWarningsToDebug) for f in pyvips_log.filters):
+        pyvips_log.addFilter(VipsWarningsToDebug())
 
 
 def _single_malloc_arena() -> None:

@@ -21,6 +21,10 @@ import pyvips
 
 #: ThumbHash's encoder takes at most 100x100 pixels; more adds cost and no detail.
 THUMBHASH_MAX = 100
+#: Below this many pixels on a side, ThumbHash's cosines alias: its DCT takes up to 7
+#: terms a side, and on 1 px the third (cos 2 pi (x + 1/2)) is -1, the same as the mean
+#: with its sign turned, so a 1x1 white pixel decodes to grey.
+THUMBHASH_TINY = 7
 #: The data URI's long side and WebP quality: about 100 bytes for a photo, and the
 #: browser (or next/image's blur) smooths it anyway.
 LQIP_SIZE = 16
@@ -39,7 +43,7 @@ class Placeholder:
 def placeholder(image: pyvips.Image) -> Placeholder:
     """The placeholder of upright sRGB pixels (any size; the smallest output is ideal)."""
     small = _rgba_within(image, THUMBHASH_MAX)
-    thumbhash, mean = _thumbhash(small)
+    thumbhash, mean = _thumbhash(_enlarged_if_tiny(small))
     lqip = _rgba_within(small, LQIP_SIZE)
     if small[3].min() == 255:
         lqip = lqip.extract_band(0, n=3)
@@ -74,6 +78,16 @@ def _rgba_within(image: pyvips.Image, size: int) -> pyvips.Image:
         height = max(1, round(image.height * scale))
         image = image.resize(width / image.width, vscale=height / image.height, kernel="linear")
     return image.copy_memory()
+
+
+def _enlarged_if_tiny(image: pyvips.Image) -> pyvips.Image:
+    """A 1-6 px side enlarged as far as 100 px allows, as the reference's own page does
+    (it draws every image at 100 px before hashing). By whole pixels (each repeated k x
+    k times): the aspect ratio and the mean colour stay exactly the source's."""
+    k = THUMBHASH_MAX // max(image.width, image.height)
+    if min(image.width, image.height) >= THUMBHASH_TINY or k < 2:
+        return image
+    return image.zoom(k, k).copy_memory()
 
 
 def _jround(x: float) -> int:

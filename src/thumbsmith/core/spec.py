@@ -1,7 +1,8 @@
 """Rendition specs: what each output is called, its box, how it fits and what it is encoded as.
 
 The compact form (``THUMBSMITH_RENDITIONS``) is ``name=BOX[:token]...`` separated by commas.
-``BOX`` is ``W`` (a square box) or ``WxH``; each token is one of
+``BOX`` is ``W`` (a square box, W x W), ``WxH``, ``Wx`` (width only) or ``xH`` (height
+only), each side 1..:data:`MAX_BOX` px; each token is one of
 
 - a fit: ``inside`` (default), ``cover``, ``contain``, ``fill``;
 - a position for ``cover``: ``center`` (default), ``entropy``, ``attention``;
@@ -31,9 +32,16 @@ from thumbsmith.errors import ConfigError
 DEFAULT_RENDITIONS = "large=1280,medium=640,thumb=160"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_BOX = re.compile(r"^(\d{1,5})(?:x(\d{1,5}))?$")
+# W, WxH, Wx or xH (which of these the parts make is checked in _box).
+_BOX = re.compile(r"^(\d{1,5})?(x)?(\d{1,5})?$")
+#: The largest side a box may give, and what an omitted side is bounded by.
 MAX_BOX = 16384
-#: Names the key template uses for things that are not renditions (the manifest).
+BOX_FORMS = (
+    f"use W (a W x W box), WxH, Wx (width only) or xH (height only), each side 1..{MAX_BOX} px"
+)
+#: Names the key template uses for things that are not renditions (the manifest). Names
+#: are compared without case: ``Large/`` and ``large/`` are one folder on the
+#: case-insensitive file systems local buckets may live on.
 RESERVED_NAMES = frozenset({"manifest"})
 
 FITS = ("inside", "cover", "contain", "fill")
@@ -63,13 +71,16 @@ def neutral(value: Any) -> dict[str, Any]:
 class RenditionSpec:
     """One output. ``width``/``height`` are the box; ``fit`` says how the image meets it.
 
+    A side of ``None`` is unbounded (``1280x``: 1280 wide, any height, as sharp's
+    ``resize({width: 1280})``), up to :data:`MAX_BOX`; only fit ``inside`` takes one.
+
     Every field shapes the output's bytes, so every field is part of its fingerprint
     (:meth:`thumbsmith.core.options.RenderOptions.fingerprint`), per format.
     """
 
     name: str
-    width: int
-    height: int
+    width: int | None
+    height: int | None
     fit: str = field(default="inside", metadata=neutral("inside"))
     position: str = field(default="center", metadata=neutral("center"))
     formats: tuple[str, ...] = field(default=("jpeg",), metadata=PER_FORMAT)
@@ -104,6 +115,13 @@ class RenditionSpec:
         """The output's size for an upright source of the given size."""
         return plan_size(self, src_width, src_height)[2:]
 
+    @property
+    def box(self) -> str:
+        """The box as the compact form writes it: ``1280``, ``400x300``, ``1280x``, ``x600``."""
+        if self.width == self.height:
+            return str(self.width)
+        return f"{self.width or ''}x{self.height or ''}"
+
 
 def _px(x: float) -> int:
     return max(1, round(x))
@@ -120,7 +138,14 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
     300x300 contain: 120x120 padded), and ``fill`` the box's aspect at the source's
     scale. Each side stays at least 1 px, so a 940x2 strip does not collapse.
     """
-    bw, bh = spec.width, spec.height
+    if spec.width is None or spec.height is None:
+        if spec.fit != "inside":
+            # Parsing refuses this; a spec built in code gets the same typed error.
+            raise ConfigError(f"rendition {spec.name!r}: fit {spec.fit!r} needs both sides")
+        # An omitted side bounds nothing but the largest output any box may give.
+        bw, bh = spec.width or MAX_BOX, spec.height or MAX_BOX
+    else:
+        bw, bh = spec.width, spec.height
     sx, sy = bw / sw, bh / sh
     if spec.fit == "inside":
         s = min(sx, sy) if spec.upscale else min(sx, sy, 1.0)
@@ -154,14 +179,17 @@ def _bad(setting: str, name: str, what: str, value: object, expected: str) -> Co
     )
 
 
-def _box(setting: str, name: str, box: str) -> tuple[int, int]:
-    match = _BOX.match(box.strip())
-    if not match:
-        raise _bad(setting, name, "box", box, "use W or WxH")
-    width = int(match.group(1))
-    height = int(match.group(2) or width)
-    if not (1 <= width <= MAX_BOX and 1 <= height <= MAX_BOX):
-        raise _bad(setting, name, "box", box, f"each side must be 1..{MAX_BOX} px")
+def _box(setting: str, name: str, box: str) -> tuple[int | None, int | None]:
+    """``W`` (W x W), ``WxH``, ``Wx`` or ``xH``; every other text, and every side out of
+    range, gets the one message that lists the forms and the range."""
+    match = _BOX.match(box.strip().lower())
+    w, x, h = match.groups() if match else (None, None, None)
+    if w is None and h is None:
+        raise _bad(setting, name, "box", box, BOX_FORMS)
+    width = int(w) if w is not None else None
+    height = int(h) if h is not None else None if x else width
+    if any(side is not None and not 1 <= side <= MAX_BOX for side in (width, height)):
+        raise _bad(setting, name, "box", box, BOX_FORMS)
     return width, height
 
 
@@ -186,6 +214,14 @@ def _formats(
 
 
 def _quality(setting: str, name: str, fmt: str, raw: object) -> int:
+    if not OUTPUT[fmt].lossy:
+        raise _bad(
+            setting,
+            name,
+            f"quality of {fmt}",
+            raw,
+            f"{fmt.upper()} is lossless: a quality means nothing",
+        )
     try:
         q = int(str(raw))
     except ValueError:
@@ -196,6 +232,15 @@ def _quality(setting: str, name: str, fmt: str, raw: object) -> int:
 
 
 def _checked(setting: str, spec: RenditionSpec) -> RenditionSpec:
+    if (spec.width is None or spec.height is None) and spec.fit != "inside":
+        raise _bad(
+            setting,
+            spec.name,
+            "box",
+            spec.box,
+            f"fit {spec.fit!r} fills a box of both sides: give WxH (a one-sided box is for "
+            "fit 'inside')",
+        )
     if spec.position != "center" and spec.fit != "cover":
         raise _bad(setting, spec.name, "position", spec.position, "it applies to fit 'cover' only")
     if spec.animated and "webp" not in spec.formats:
@@ -211,8 +256,8 @@ def parse_spec(part: str, *, setting: str = "renditions") -> RenditionSpec:
     name = name.strip()
     if not sep or not _NAME.match(name):
         raise ConfigError(
-            f"setting {setting!r}: {part!r} is not 'name=WIDTH' or 'name=WIDTHxHEIGHT' "
-            "(names use letters, digits, '-' and '_')"
+            f"setting {setting!r}: {part!r} is not 'name=BOX' (names use letters, digits, "
+            f"'-' and '_'; for the box {BOX_FORMS})"
         )
     box, *tokens = rest.split(":")
     width, height = _box(setting, name, box)
@@ -284,7 +329,7 @@ def spec_from_table(
     values["formats"], _ = _formats(setting, name, formats)
     quality = table.get("quality", {})
     if not isinstance(quality, dict):  # one number: every lossy format
-        quality = {f: quality for f in values["formats"] if f != "png"}
+        quality = {f: quality for f in values["formats"] if OUTPUT[f].lossy}
     pairs = []
     for alias, q in quality.items():
         fmt = OUTPUT_NAMES.get(alias, alias)
@@ -297,7 +342,7 @@ def spec_from_table(
 
 def format_spec(spec: RenditionSpec) -> str:
     """The compact form of one spec (what :func:`parse_spec` reads back)."""
-    parts = [f"{spec.name}={spec.width}" + (f"x{spec.height}" if spec.height != spec.width else "")]
+    parts = [f"{spec.name}={spec.box}"]
     if spec.fit != "inside":
         parts.append(spec.fit)
     if spec.position != "center":
@@ -317,13 +362,17 @@ def _unique(specs: list[RenditionSpec], setting: str) -> tuple[RenditionSpec, ..
     if not specs:
         raise ConfigError(f"setting {setting!r}: at least one rendition is needed")
     names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"setting {setting!r}: rendition names must be unique, got {names}")
-    for name in RESERVED_NAMES.intersection(names):
+    if len({n.lower() for n in names}) != len(names):
         raise ConfigError(
-            f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's key "
-            "uses it); pick another name"
+            f"setting {setting!r}: rendition names must be unique, ignoring case (each "
+            f"names a key folder), got {names}"
         )
+    for name in names:
+        if name.lower() in RESERVED_NAMES:
+            raise ConfigError(
+                f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's "
+                "key uses it); pick another name"
+            )
     return tuple(specs)
 
 

@@ -58,7 +58,8 @@ def schema() -> dict[str, Any]:
 def fit_group(spec: RenditionSpec) -> str:
     """Renditions that may share a ``srcset``: the same fit, and for a fixed-shape fit
     (cover, contain, fill) the same box shape, so every candidate has one aspect ratio."""
-    if spec.fit == "inside":
+    # A one-sided box (``1280x``) is fit inside: the source's shape, like any inside box.
+    if spec.fit == "inside" or spec.width is None or spec.height is None:
         return "inside"
     g = math.gcd(spec.width, spec.height)
     return f"{spec.fit}-{spec.width // g}x{spec.height // g}"

@@ -117,3 +117,30 @@ def is_cut_short(data: bytes) -> bool:
         return not has_end_marker(data, frame_header(data))
     except ValueError:
         return False
+
+
+# Progressive and lossless-progressive frames (SOF2, SOF6, SOF10, SOF14) have several scans.
+_PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+
+
+def is_single_scan(data: bytes, frame: JpegFrame) -> bool:
+    """Whether libjpeg can decode rows as it reads: a sequential frame with one scan.
+
+    As with EOI, entropy-coded data cannot hold FF DA, so every one after the frame
+    header is a scan header. With several scans libjpeg reads them all (to the EOI)
+    before it gives the first row.
+    """
+    return frame.marker not in _PROGRESSIVE and data.count(b"\xff\xda", frame.end) <= 1
+
+
+def without_padding(data: bytes, start: int) -> bytes:
+    """``data`` without the zero and FF bytes that pad it after ``start``.
+
+    A scan ends on a byte of data, its last bits filled with 1s: a lone FF at the end is
+    never data (data FF is stuffed as FF 00), while an FF 00 pair is, and so is a zero
+    byte after a run of codes. Only zero bytes past the last FF 00 are dropped: if some
+    of them were data, the zeros the caller appends stand in for them (up to its padding).
+    """
+    kept = max(start, len(data.rstrip(b"\x00\xff")))
+    stuffed = data.rfind(b"\xff\x00", kept)
+    return data[: stuffed + 2 if stuffed >= 0 else kept]

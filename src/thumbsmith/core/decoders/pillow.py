@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyvips
 
+from thumbsmith.core.decoders.jpeg_markers import is_cut_short
 from thumbsmith.errors import CorruptImage
 
 if TYPE_CHECKING:
@@ -76,13 +77,15 @@ def _vips_from_pixels(
 
 # --- TIFF variants this libvips build cannot decode --------------------------------------
 _COMPRESSION, _PHOTOMETRIC, _BITS, _ORIENTATION = 259, 262, 258, 274
+_JPEG_STREAM = 513  # JPEGInterchangeFormat: where old-style JPEG's JFIF stream starts
 _OLD_JPEG = 6
 _CIELAB = 8
 _MAX_ENTRIES = 4096
 
 
 def tiff_first_ifd(data: bytes) -> dict[int, int]:
-    """Compression, Photometric and BitsPerSample (first value) of the first IFD."""
+    """Compression, Photometric, BitsPerSample (first value) and JPEGInterchangeFormat
+    of the first IFD."""
     order = "<" if data[:2] == b"II" else ">"
     big = struct.unpack_from(order + "H", data, 2)[0] == 43
     offset_fmt = order + ("Q" if big else "I")
@@ -93,7 +96,7 @@ def tiff_first_ifd(data: bytes) -> dict[int, int]:
     for i in range(min(count, _MAX_ENTRIES)):
         entry = first + i * size
         tag, typ = struct.unpack_from(order + "HH", data, entry)
-        if tag not in (_COMPRESSION, _PHOTOMETRIC, _BITS):
+        if tag not in (_COMPRESSION, _PHOTOMETRIC, _BITS, _JPEG_STREAM):
             continue
         (n,) = struct.unpack_from(offset_fmt, data, entry + 4)
         fmt = order + ("H" if typ == 3 else "I")
@@ -122,6 +125,24 @@ def tiff_needs_pillow(data: bytes) -> str | None:
     return None
 
 
+def old_jpeg_cut_short(data: bytes) -> bool:
+    """Whether an old-style JPEG TIFF's JFIF stream stops before its end of image.
+
+    libtiff's OJPEG codec lets libjpeg paint the missing rows grey and reports no error,
+    so Pillow would hand back a picture whose bottom does not exist. The stream is
+    found by JPEGInterchangeFormat, as the codec finds it (without that tag the codec
+    reads strips, and libtiff's read errors reach Pillow as decoder errors).
+    """
+    try:
+        tags = tiff_first_ifd(data)
+    except (struct.error, OverflowError):
+        return False
+    start = tags.get(_JPEG_STREAM)
+    if tags.get(_COMPRESSION) != _OLD_JPEG or start is None:
+        return False
+    return is_cut_short(data[start:])
+
+
 def tiff_to_vips(data: bytes, size: tuple[int, int]) -> tuple[pyvips.Image, int]:
     """The first page of a TIFF decoded by Pillow, and its orientation (1..8).
 
@@ -131,6 +152,8 @@ def tiff_to_vips(data: bytes, size: tuple[int, int]) -> tuple[pyvips.Image, int]
     """
     from PIL import Image, TiffImagePlugin
 
+    if old_jpeg_cut_short(data):
+        raise CorruptImage("the TIFF's old-style JPEG data is cut short (no end of image)")
     try:
         tiff = TiffImagePlugin.TiffImageFile(io.BytesIO(data))
         # Pillow reports (and later applies) the orientation: 5..8 swap the sides.

@@ -9,12 +9,21 @@ JPEG decode policy. libjpeg recovers from damage inside the picture (junk betwee
 markers, a wrong or missing restart marker, a corrupt run of entropy data: "premature
 end of data segment") and still decodes every row; those files decode, as in browsers.
 A file that *ends* early is rejected instead of getting grey rows: with
-``fail_on="truncated"`` libvips fails when its input runs dry. That alone would also
-reject a file that lacks only its final EOI marker, so such a file (no FF D9 after the
-frame header) is decoded with the EOI appended and ``fail_on="warning"``: if only the
-EOI was missing every row decodes; if the scan was cut, libjpeg meets that EOI inside
-the scan data, warns, and the warning is an error. (In that mode any other libjpeg
-warning, such as junk between markers, rejects the file too.)
+``fail_on="truncated"`` libvips fails when libjpeg asks for bytes past the end. A file
+without its final EOI marker (no FF D9 after the frame header) needs more care, since
+libjpeg reads a little past the last code it decodes:
+
+* one scan (baseline, as cameras write): trailing padding (zero or FF bytes, which a scan
+  never ends with) is dropped and :data:`SCAN_PADDING` zero bytes appended, with no EOI
+  and ``fail_on="truncated"``. A whole scan never needs those bytes, so it decodes, with
+  whatever recoverable damage it has inside; a scan cut short reads through them, runs
+  dry and fails. (The earlier policy, before EOI-less files were handled, accepted such
+  files when they were zero-padded; the strict one below rejected them for any warning.)
+* several scans (progressive): libjpeg reads to the EOI before the first row, so the EOI
+  is appended and ``fail_on="warning"``: a scan cut short meets that EOI inside its data,
+  warns, and the warning is an error. Any other libjpeg warning in such a file (junk
+  between markers, a wrong restart marker) rejects it too: nothing then tells the cut
+  from the damage.
 """
 
 from __future__ import annotations
@@ -25,7 +34,12 @@ from typing import Any
 import pyvips
 
 from thumbsmith.core.decoders import pillow
-from thumbsmith.core.decoders.jpeg_markers import frame_header, has_end_marker
+from thumbsmith.core.decoders.jpeg_markers import (
+    frame_header,
+    has_end_marker,
+    is_single_scan,
+    without_padding,
+)
 from thumbsmith.core.formats import VIPS_LOADERS
 from thumbsmith.errors import CorruptImage
 
@@ -35,6 +49,10 @@ from thumbsmith.errors import CorruptImage
 LOAD_OPTIONS: dict[str, Any] = {"access": "sequential", "fail_on": "truncated"}
 
 JPEG_SHRINKS = (8, 4, 2)
+#: Zero bytes after a one-scan JPEG that lacks its EOI. libjpeg-turbo's bit reader keeps
+#: up to 57 bits ahead of the code it decodes (8 bytes; 7 measured), so a whole scan
+#: never *needs* these: twice that leaves a margin, and a cut scan still runs dry soon.
+SCAN_PADDING = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,11 @@ def open_vips(fmt: str, data: bytes, **extra: Any) -> pyvips.Image:
     # image, which need not be page 0 (sharp issue 4487, a pitm box).
     if fmt == "jpeg":
         data, options["fail_on"] = jpeg_input(data)
+    elif fmt == "tiff":
+        # tiffload ignores libtiff's *errors* below "error" ("Read error on strip 0",
+        # "Not enough data"): a strip it cannot read comes out black, not as a failure.
+        # libtiff's warnings (unknown tags, odd values) stay harmless.
+        options["fail_on"] = "error"
     options.update(extra)
     return loader(data, **options)
 
@@ -67,6 +90,8 @@ def jpeg_input(data: bytes) -> tuple[bytes, str]:
         return data, "truncated"  # sniffing refuses it first; libjpeg would say why
     if has_end_marker(data, frame):
         return data, "truncated"
+    if is_single_scan(data, frame):
+        return without_padding(data, frame.end) + bytes(SCAN_PADDING), "truncated"
     return data + b"\xff\xd9", "warning"
 
 
