@@ -109,6 +109,6 @@ def test_outside_prefix_and_missing_source_are_ignored(store: LocalStore) -> Non
 def test_recursion_guard_stops_processing(store: LocalStore) -> None:
     store.put("photos", "images/a.jpg", jpeg(), content_type="image/jpeg")
     with pytest.raises(ConfigError, match="recursion guard"):
-        proc(
-            store, output_bucket="{bucket}", key_template="images/{rendition}/{key}.{ext}"
-        ).process(created("images/a.jpg"))
+        proc(store, output_bucket="photos", key_template="images/{rendition}/{key}.{ext}").process(
+            created("images/a.jpg")
+        )

@@ -20,6 +20,7 @@ from thumbsmith.settings import Settings, describe, load, render_markdown
 
 if TYPE_CHECKING:
     from thumbsmith.runners.pool import Result
+    from thumbsmith.runners.target import Target
 
 
 def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,10 +93,17 @@ def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.failed else 0
 
 
-def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+def _target(args: argparse.Namespace, settings: Settings) -> Target:
+    """The command's ROOT/BUCKET or s3://BUCKET/PREFIX, checked against the settings."""
     from thumbsmith.runners.target import parse_target
 
     target = parse_target(args.target, args.prefix)
+    target.check(settings)
+    return target
+
+
+def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    target = _target(args, settings)
     if args.enqueue:
         from thumbsmith.runners.bootstrap import process_config, sqs_queue
         from thumbsmith.runners.enqueue import enqueue
@@ -144,10 +152,9 @@ def _print_result(result: Result) -> None:
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith.runners.target import parse_target
     from thumbsmith.runners.watch import watch
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
     if target.scheme != "local":
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
     print(
@@ -160,9 +167,8 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.serve import serve
-    from thumbsmith.runners.target import parse_target
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
     if target.scheme != "local":
         raise ConfigError("serve works on local bucket folders (ROOT/BUCKET)")
 
@@ -204,9 +210,8 @@ def _cmd_receive(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.sync import sync
-    from thumbsmith.runners.target import parse_target
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
 
     def report(result: Result) -> None:
         if result.failed:

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from thumbsmith.core.result import EXTENSIONS
 from thumbsmith.core.spec import (
     DEFAULT_RENDITIONS,
     RenditionSpec,
@@ -30,6 +31,7 @@ from thumbsmith.core.spec import (
 )
 from thumbsmith.endpoints import check_aws_environment, check_endpoint
 from thumbsmith.errors import ConfigError
+from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
 ENV_PREFIX = "THUMBSMITH_"
@@ -92,6 +94,15 @@ def _template(value: str) -> None:
         raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use rendition, key, ext")
     if value.startswith("/"):
         raise ValueError("must be a relative key, not start with '/'")
+    # Each placeholder stands for something non-empty, so a bad segment here is the
+    # template's own: '..' or '.' would leave the output folder on a local store (and
+    # S3-compatible stores disagree on them), '' is a '//' or a trailing '/'.
+    for segment in re.sub(r"{[^}]*}", "x", value).split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(
+                "makes keys with an empty, '.' or '..' segment ('//', a trailing '/', "
+                "'./' or '../'); S3-compatible stores disagree on such keys"
+            )
 
 
 _META_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -383,6 +394,19 @@ class Settings:
     def rule_list(self) -> tuple[Rule, ...]:
         return parse_rules(self.rules, [s.name for s in self.specs])
 
+    @cached_property
+    def key_mapper(self) -> KeyMapper:
+        """Where each source's renditions and manifest go (bucket and keys)."""
+        specs = self.specs
+        return KeyMapper(
+            prefix=self.prefix,
+            output_bucket_template=self.output_bucket,
+            key_template=self.key_template,
+            rendition_names=tuple(spec.name for spec in specs),
+            rule_prefixes=tuple(rule.prefix for rule in self.rule_list),
+            extensions=tuple(dict.fromkeys(EXTENSIONS[f] for spec in specs for f in spec.formats)),
+        )
+
     @property
     def prefixes(self) -> tuple[str, ...]:
         """Every source prefix processed: THUMBSMITH_PREFIX and every rule's."""
@@ -464,13 +488,33 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"setting 'rules' ({env_name('rules')}, from {where}): {reason}"
         ) from None
-    several = [s.name for s in result.specs if len(s.formats) > 1]
-    if several and "{ext}" not in result.key_template:
-        raise ConfigError(
-            f"setting 'key_template' ({env_name('key_template')}) = {result.key_template!r}: "
-            f"renditions {several} have several formats, so it must contain '{{ext}}'"
-        )
+    _check_keys(result, sources)
     return result
+
+
+def _check_keys(settings: Settings, sources: Mapping[str, str]) -> None:
+    """What the templates do with every source, checked once here instead of failing each
+    object: no two outputs of one source at one key, and, where the output bucket is
+    always the source bucket, no rendition under a watched prefix."""
+
+    def fail(name: str, exc: ConfigError) -> ConfigError:
+        value = getattr(settings, name)
+        where = sources.get(name, "default")
+        return ConfigError(
+            f"setting {name!r} ({env_name(name)}, from {where}) = {value!r}: {exc.reason}"
+        )
+
+    keys = settings.key_mapper
+    try:
+        keys.check_outputs_apart(settings.specs)
+    except ConfigError as exc:
+        raise fail("key_template", exc) from None
+    if settings.output_bucket == "{bucket}":
+        # Any bucket will do; "{bucket}" itself reads right where the key template has it.
+        try:
+            keys.check_no_recursion("{bucket}")
+        except ConfigError as exc:
+            raise fail("output_bucket", exc) from None
 
 
 def _from_tables(key: str, value: Any) -> Any:

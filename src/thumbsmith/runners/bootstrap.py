@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Literal
 from thumbsmith.adapters.notify import Notifier
 from thumbsmith.adapters.storage import Store
 from thumbsmith.core.options import RenderOptions
-from thumbsmith.core.result import EXTENSIONS
-from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.process import ProcessConfig, Processor
 from thumbsmith.service.rules import Rules
 from thumbsmith.settings import Settings
@@ -77,14 +75,7 @@ def process_config(settings: Settings) -> ProcessConfig:
     return ProcessConfig(
         specs=specs,
         options=render_options(settings),
-        keys=KeyMapper(
-            prefix=settings.prefix,
-            output_bucket_template=settings.output_bucket,
-            key_template=settings.key_template,
-            rendition_names=tuple(spec.name for spec in specs),
-            rule_prefixes=tuple(rule.prefix for rule in settings.rule_list),
-            extensions=tuple(dict.fromkeys(EXTENSIONS[f] for spec in specs for f in spec.formats)),
-        ),
+        keys=settings.key_mapper,
         cache_control=settings.cache_control,
         rules=Rules(settings.rule_list),
         copy_metadata=tuple(n.strip() for n in settings.copy_metadata.split(",") if n.strip()),
