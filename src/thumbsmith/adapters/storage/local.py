@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,9 +58,22 @@ def _etag(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+def _create_temp(folder: Path) -> tuple[int, str]:
+    """A new temp file in ``folder``, created as ``open()`` creates files: mode 0666 less
+    the umask (and a default ACL), so a web server running as another user can serve the
+    renditions. ``mkstemp`` would make it 0600 whatever the umask says."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(folder / f"{_TMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue  # 64 random bits taken: pick again
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    fd, tmp = _create_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
