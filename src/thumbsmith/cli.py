@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +43,6 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def effective_endpoints(settings: Settings) -> list[tuple[str, str, str]]:
-    import os
-
     from thumbsmith.endpoints import effective
     from thumbsmith.settings import env_name
 
@@ -86,7 +85,7 @@ def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{out_dir / w.key}  {w.width}x{w.height}  {w.bytes} bytes")
 
     summary = convert(
-        [Path(f) for f in args.files], out_dir, settings, on_result=report, focus=args.focus
+        [Path(f) for f in args.files], args.output, settings, on_result=report, focus=args.focus
     )
     if summary.failed:
         print(f"{summary.failed} of {len(args.files)} file(s) failed", file=sys.stderr)
@@ -102,9 +101,20 @@ def _target(args: argparse.Namespace, settings: Settings) -> Target:
     return target
 
 
+def _queue_url(option: str, value: str) -> str:
+    from thumbsmith.endpoints import check_queue_url
+
+    try:
+        check_queue_url(value)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {value!r}: {exc}") from None
+    return value
+
+
 def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     target = _target(args, settings)
     if args.enqueue:
+        _queue_url("--enqueue", args.enqueue)
         from thumbsmith.runners.bootstrap import process_config, sqs_queue
         from thumbsmith.runners.enqueue import enqueue
 
@@ -192,7 +202,7 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.worker import run_worker
 
     run_worker(
-        args.queue_url,
+        _queue_url("--queue-url", args.queue_url),
         settings,
         concurrency=args.concurrency,
         max_messages=args.max_messages,
@@ -376,7 +386,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What a shell reports for a writer killed by SIGPIPE (128 + 13), as for ``yes | head``.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader is gone (`thumbsmith config | head -2`): stop quietly, as coreutils
+        # and git do; it chose to read no more. Python would flush stdout again at exit
+        # and print "Exception ignored ... BrokenPipeError", so stdout goes to devnull.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load(config_file=args.config, renditions=args.renditions)

@@ -123,6 +123,14 @@ def _http_url(value: str) -> None:
         raise ValueError("must be an http:// or https:// URL (or empty: off)")
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> None:
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+
+
 def _bucket_template(value: str) -> None:
     if not value or set(re.findall(r"{([^}]*)}", value)) - {"bucket"}:
         raise ValueError("must be a bucket name, optionally with '{bucket}'")
@@ -360,7 +368,12 @@ class Settings:
     poll_wait: int = setting(
         20, "Worker: SQS long-poll wait, seconds.", group="running", check=_between(0, 20)
     )
-    log_level: str = setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).", group="running")
+    log_level: str = setting(
+        "INFO",
+        "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case).",
+        group="running",
+        check=_log_level,
+    )
 
     # --- receive (bucket notifications over HTTP) ---------------------------------------
     receive_token: str = setting(

@@ -18,6 +18,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.errors import ConfigError
 from thumbsmith.runners import bootstrap
 from thumbsmith.runners.pool import Result
 from thumbsmith.runners.target import Target
@@ -103,6 +104,8 @@ def serve(
 
     from thumbsmith.runners import http_server
 
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: not a TCP port (0-65535; 0 picks a free one)")
     loopback = http_server.is_loopback(host)
     sock = http_server.bind(host, port, backlog=128, option=f"--host {host} --port {port}")
     url = f"http://{http_server.url_host(host)}:{sock.getsockname()[1]}/"
