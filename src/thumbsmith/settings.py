@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from thumbsmith.core.result import EXTENSIONS
 from thumbsmith.core.spec import (
@@ -129,6 +130,22 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def _log_level(value: str) -> None:
     if value.upper() not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+
+
+def _base_url(value: str) -> None:
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(
+            "must be an absolute http:// or https:// URL, e.g. 'https://cdn.example.com/' "
+            "(or empty: the URLs are the keys)"
+        )
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("must not have a query or fragment: the key is appended to it")
 
 
 def _bucket_template(value: str) -> None:
@@ -288,9 +305,11 @@ class Settings:
     )
     public_base_url: str = setting(
         "",
-        "Prefix of the URLs in each manifest (srcset, src), e.g. 'https://cdn.example.com/'. "
-        "Empty: the URL is the key itself.",
+        "Where the output bucket is served: each manifest URL (srcset, src) is this, one "
+        "'/', then the key, e.g. 'https://cdn.example.com/' or 'https://example.com/media'. "
+        "An absolute http(s) URL; empty: the URL is the key itself.",
         group="manifest",
+        check=_base_url,
     )
     notify_eventbridge_bus: str = setting(
         "",

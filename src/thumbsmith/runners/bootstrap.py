@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from thumbsmith.adapters.notify import Notifier
 from thumbsmith.adapters.storage import Store
 from thumbsmith.core.options import RenderOptions
+from thumbsmith.service import manifest
 from thumbsmith.service.process import ProcessConfig, Processor
 from thumbsmith.service.rules import Rules
 from thumbsmith.settings import Settings
@@ -79,7 +80,9 @@ def process_config(settings: Settings) -> ProcessConfig:
         cache_control=settings.cache_control,
         rules=Rules(settings.rule_list),
         copy_metadata=tuple(n.strip() for n in settings.copy_metadata.split(",") if n.strip()),
-        public_base_url=settings.public_base_url,
+        # Joined with one '/' (a base with its slash keeps its manifest fingerprint; one
+        # without gets a new one, so its manifests, whose URLs lacked it, are rewritten).
+        public_base_url=manifest.base_prefix(settings.public_base_url),
     )
 
 

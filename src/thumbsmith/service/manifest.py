@@ -159,10 +159,16 @@ def _rendition(entry: Entry, group: str, base_url: str) -> dict[str, Any]:
     return item
 
 
+def base_prefix(base_url: str) -> str:
+    """``base_url`` ending in exactly the one ``/`` that joins it to a key
+    (``https://cdn.example.com`` -> ``https://cdn.example.com/``); empty stays empty."""
+    return base_url if not base_url or base_url.endswith("/") else base_url + "/"
+
+
 def url(base_url: str, key: str) -> str:
-    """``base_url`` + the key, percent-encoded: a space or comma in a key would split a
-    srcset candidate, and a URL is ASCII."""
-    return base_url + quote(key, safe="/!$&'()*+;=:@~")
+    """``base_url``, a ``/``, then the key, percent-encoded: a space or comma in a key
+    would split a srcset candidate, and a URL is ASCII."""
+    return base_prefix(base_url) + quote(key, safe="/!$&'()*+;=:@~")
 
 
 def _by_format(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
