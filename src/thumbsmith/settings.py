@@ -311,6 +311,14 @@ class Settings:
         group="manifest",
         check=_base_url,
     )
+    manifest_main: str = setting(
+        "",
+        "Rendition whose fit group is the manifest's main one (srcset, next, astro, "
+        "eleventy), the same for every source. Empty: the group of the rendition with the "
+        "largest box (width x height). A source whose rule gives it none of that group "
+        "gets the group of its own largest box.",
+        group="manifest",
+    )
     notify_eventbridge_bus: str = setting(
         "",
         "EventBridge bus that gets a 'Renditions Ready' / 'Renditions Deleted' event "
@@ -521,6 +529,13 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
             f"setting 'rules' ({env_name('rules')}, from {where}): {reason}"
         ) from None
     _check_keys(result, sources)
+    names = [spec.name for spec in result.specs]
+    if result.manifest_main and result.manifest_main not in names:
+        raise ConfigError(
+            f"setting 'manifest_main' ({env_name('manifest_main')}, from "
+            f"{sources.get('manifest_main', 'default')}) = {result.manifest_main!r}: "
+            f"names no rendition; the renditions are {', '.join(names)}"
+        )
     return result
 
 

@@ -83,6 +83,7 @@ def process_config(settings: Settings) -> ProcessConfig:
         # Joined with one '/' (a base with its slash keeps its manifest fingerprint; one
         # without gets a new one, so its manifests, whose URLs lacked it, are rewritten).
         public_base_url=manifest.base_prefix(settings.public_base_url),
+        manifest_main=settings.manifest_main,
     )
 
 

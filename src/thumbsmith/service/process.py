@@ -56,6 +56,7 @@ class ProcessConfig:
     rules: Rules = field(default_factory=Rules)
     copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
     public_base_url: str = ""  # the manifest's URLs: this + key
+    manifest_main: str = ""  # the rendition whose group is the manifest's main one
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,15 @@ class Processor:
             key_template=self.keys.key_template,
             base_url=config.public_base_url,
             placeholders=self.options.placeholders,
+            main=self._main_group_choice(),
         )
         self.ready = Ready(store, notifiers)
+
+    def _main_group_choice(self) -> str | None:
+        """The manifest's main group where the config has several groups to choose from."""
+        if len({manifest.fit_group(spec) for spec in self.specs}) < 2:
+            return None
+        return manifest.main_group(self.specs, self.config.manifest_main)
 
     def specs_for(self, key: str) -> tuple[RenditionSpec, ...]:
         """The renditions a source key gets: its rule's, or all of them."""
@@ -346,6 +354,7 @@ class Processor:
             manifest_key=manifest_key,
             placeholder=result.placeholder,
             base_url=self.config.public_base_url,
+            main=self.config.manifest_main,
         )
         self.ready.publish(
             body, out_bucket, manifest_key, self._manifest_meta(source), subject=outcome.event.uri
