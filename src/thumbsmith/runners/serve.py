@@ -118,7 +118,11 @@ def serve(
         on_result=on_result,
         # Said once uvicorn handles signals: a Ctrl-C from then on is a clean stop.
         on_started=lambda: on_ready(url),
-        allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
+        # The address it is bound to is a name the page answers too (127.0.0.2 is loopback
+        # but no LOOPBACK_HOSTS name, and the printed URL uses it).
+        allowed_hosts=(
+            (*LOOPBACK_HOSTS, host.strip("[]"), http_server.url_host(host)) if loopback else ("*",)
+        ),
     )
     http_server.exit_cleanly_on_signals()
     with contextlib.suppress(KeyboardInterrupt):
