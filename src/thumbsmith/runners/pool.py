@@ -27,10 +27,15 @@ class Result:
     """One event's end, small enough to pickle: ``status`` is an Outcome status
     (written, skipped, deleted, ignored) or a :class:`~thumbsmith.service.dispatch.Failure`."""
 
-    uri: str
+    uri: str  # s3://bucket/key, what the object is (serve's page keys on it)
     status: str
     message: str = ""
     ms: float = 0.0  # process() wall time (serve shows it as the render time)
+    name: str = ""  # how the line names it: a local file's path; empty: the uri
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.uri
 
     @property
     def failed(self) -> bool:
@@ -42,7 +47,7 @@ class Result:
         if self.failed:
             return f"error: {self.message}"
         reason = f" ({self.message})" if self.message else ""
-        return f"{self.status}: {self.uri}{reason}"
+        return f"{self.status}: {self.shown}{reason}"
 
 
 def context() -> multiprocessing.context.BaseContext:
@@ -93,12 +98,13 @@ def _init_child(target: Target, settings: Settings) -> None:
 def run_one(event: ObjectEvent) -> Result:
     """Runs in a child: process one event, classify a failure the way every runner does."""
     assert _processor is not None, "pool initializer did not run"
+    name = _processor.object_name(event.bucket, event.key)
     try:
         outcome = _processor.process(event)
     except Exception as exc:  # a bug must not take the whole run down
         if isinstance(exc, ThumbsmithError):
             message = str(exc)  # already names the object
         else:
-            message = f"{event.uri}: unexpected {type(exc).__name__}: {exc}"
-        return Result(event.uri, classify(exc).value, message)
-    return Result(event.uri, outcome.status, outcome.reason, outcome.ms)
+            message = f"{name}: unexpected {type(exc).__name__}: {exc}"
+        return Result(event.uri, classify(exc).value, message, name=name)
+    return Result(event.uri, outcome.status, outcome.reason, outcome.ms, name=name)

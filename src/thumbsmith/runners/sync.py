@@ -20,7 +20,7 @@ import concurrent.futures as cf
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from thumbsmith.adapters.storage import ObjectInfo, Store
+from thumbsmith.adapters.storage import ObjectInfo, Store, object_name
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, ThumbsmithError
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.backfill import backfill
@@ -106,11 +106,11 @@ def _plan_renders(target: Target, settings: Settings, summary: SyncSummary, say:
         except ObjectNotFound:
             continue  # deleted since the listing
         except ThumbsmithError as exc:
-            summary.failures.append(str(exc.for_object(f"s3://{target.bucket}/{key}")))
+            summary.failures.append(str(exc.for_object(processor.object_name(target.bucket, key))))
             continue
         out_bucket = processor.keys.output_bucket(target.bucket)
         for out_key in pending:
-            uri = f"s3://{out_bucket}/{out_key}"
+            uri = processor.object_name(out_bucket, out_key)
             summary.would_render.append(uri)
             say(f"would render {uri}")
 
@@ -183,7 +183,7 @@ def _judge(
 def _settle(
     store: Store, out_bucket: str, verdict: _Verdict, summary: SyncSummary, say: OnLine
 ) -> None:
-    uri = f"s3://{out_bucket}/{verdict.key}"
+    uri = object_name(store, out_bucket, verdict.key)
     if verdict.action == "foreign":
         summary.foreign += 1
     elif verdict.action == "keep":

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from thumbsmith.adapters.notify import Notifier
-from thumbsmith.adapters.storage import ObjectInfo, Store
+from thumbsmith.adapters.storage import ObjectInfo, Store, object_name
 from thumbsmith.core.hints import Hints, parse_focus
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import RenditionSpec
@@ -140,6 +140,11 @@ class Processor:
             return None
         return manifest.main_group(self.specs, self.config.manifest_main)
 
+    def object_name(self, bucket: str, key: str) -> str:
+        """How messages name an object of this store: a local file by its path, an S3
+        object as ``s3://bucket/key``."""
+        return object_name(self.store, bucket, key)
+
     def specs_for(self, key: str) -> tuple[RenditionSpec, ...]:
         """The renditions a source key gets: its rule's, or all of them."""
         names = self.rules.names_for(key, [s.name for s in self.specs])
@@ -163,7 +168,7 @@ class Processor:
                 else:
                     outcome = self._create(event)
         except ThumbsmithError as exc:
-            raise exc.for_object(event.uri) from exc
+            raise exc.for_object(self.object_name(event.bucket, event.key)) from exc
         outcome.ms = (time.perf_counter() - start) * 1000
         return outcome
 
@@ -236,7 +241,8 @@ class Processor:
         # comes from the smallest one's pixels. No HEAD of a kept rendition can give those
         # (nor the source's facts), and a partly stale set (a changed setting) is rare.
         hints = Hints(focus=self._focus(source))
-        result = render(data, self.specs_for(source.key), self.options, name=event.uri, hints=hints)
+        name = self.object_name(event.bucket, event.key)
+        result = render(data, self.specs_for(source.key), self.options, name=name, hints=hints)
         outcome = Outcome(event, "written", bytes_in=len(data))
         if stale:
             self.ready.withdraw(out_bucket, listed)
@@ -381,7 +387,7 @@ class Processor:
             keys = list(self.keys.format_keys(event.bucket, key, self.specs).values())
             for out_key in keys:
                 self.store.delete(out_bucket, out_key)
-                outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+                outcome.deleted.append(self.object_name(out_bucket, out_key))
             self.ready.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, "ignored", "source exists again; renditions kept")

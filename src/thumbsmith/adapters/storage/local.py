@@ -97,13 +97,13 @@ def file_info(
     cache_control: str | None = None,
     content_disposition: str | None = None,
 ) -> ObjectInfo:
-    """What a HEAD of ``path`` as ``s3://bucket/key`` says; ETag as S3 computes it."""
+    """What a HEAD of ``path`` as object ``key`` of ``bucket`` says; ETag as S3 computes it."""
     try:
         stat = path.stat()
         if data is None:
             data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+        raise ObjectNotFound(f"no such file {str(path)!r}") from None
     return ObjectInfo(
         bucket=bucket,
         key=key,
@@ -125,6 +125,10 @@ class LocalStore:
         self.create_buckets = create_buckets
 
     # --- paths ---------------------------------------------------------------------
+    def object_name(self, bucket: str, key: str) -> str:
+        """How messages name an object: its file, ``ROOT/bucket/key`` (not ``s3://``)."""
+        return str(self.root / bucket / key)
+
     def bucket_path(self, bucket: str) -> Path:
         check_bucket_name(bucket)
         return self.root / bucket
@@ -174,7 +178,7 @@ class LocalStore:
         try:
             data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+            raise ObjectNotFound(f"no such file {str(path)!r}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
         return data, self._info(bucket, key, path, data)
@@ -208,7 +212,7 @@ class LocalStore:
             }
             _atomic_write(self._meta_path(bucket, key), json.dumps(record).encode())
         except OSError as exc:
-            raise StorageError(f"cannot write s3://{bucket}/{key}: {exc.strerror}") from exc
+            raise StorageError(f"cannot write {str(path)!r}: {exc.strerror}") from exc
         return self._info(bucket, key, path, data)
 
     def delete(self, bucket: str, key: str) -> None:
