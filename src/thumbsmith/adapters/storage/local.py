@@ -126,8 +126,9 @@ class LocalStore:
 
     # --- paths ---------------------------------------------------------------------
     def object_name(self, bucket: str, key: str) -> str:
-        """How messages name an object: its file, ``ROOT/bucket/key`` (not ``s3://``)."""
-        return str(self.root / bucket / key)
+        """How messages name an object: its file, ``ROOT/bucket/key`` (not ``s3://``);
+        joined as text, so a prefix keeps its trailing '/'."""
+        return f"{self.root}/{bucket}/{key}"
 
     def bucket_path(self, bucket: str) -> Path:
         check_bucket_name(bucket)

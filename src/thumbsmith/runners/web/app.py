@@ -142,6 +142,8 @@ class Routes:
                 "bucket": site.bucket,
                 "output_bucket": site.output_bucket,
                 "prefix": site.prefix,
+                # How messages name the prefix's objects (a path), as the CLI does.
+                "prefix_name": site.store.object_name(site.bucket, site.prefix),
                 "max_bytes": site.max_bytes,
                 "sources": [self.card(key) for key in site.source_keys()],
             }
