@@ -387,7 +387,7 @@ class Processor:
             keys = list(self.keys.format_keys(event.bucket, key, self.specs).values())
             for out_key in keys:
                 self.store.delete(out_bucket, out_key)
-                outcome.deleted.append(self.object_name(out_bucket, out_key))
+                outcome.deleted.append(f"s3://{out_bucket}/{out_key}")  # as written: URIs
             self.ready.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, "ignored", "source exists again; renditions kept")
