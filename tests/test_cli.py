@@ -76,7 +76,7 @@ def test_backfill_reports_failures_and_goes_on(tmp_path: Path) -> None:
     r = run("backfill", str(bucket), "--workers", "2", "--no-progress")
     assert r.returncode == 1
     assert "4 objects: 1 permanent, 3 written" in r.stdout
-    assert "s3://photos/images/broken.jpg" in r.stderr
+    assert f"{tmp_path.resolve() / 'photos/images/broken.jpg'}: " in r.stderr
     out = tmp_path / "photos-output"
     assert len(list(out.rglob("*.jpg"))) == 9
     assert not list(out.rglob("*broken*")), "a failed source must leave nothing behind"

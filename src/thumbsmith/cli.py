@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from thumbsmith import __version__
 from thumbsmith.errors import ConfigError, ThumbsmithError
 from thumbsmith.settings import Settings, describe, load, render_markdown
 
 if TYPE_CHECKING:
+    from thumbsmith.runners.target import Target
     from thumbsmith.service.outcome import EventResult
 
 
@@ -41,8 +43,6 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def effective_endpoints(settings: Settings) -> list[tuple[str, str, str]]:
-    import os
-
     from thumbsmith.endpoints import effective
     from thumbsmith.settings import env_name
 
@@ -88,18 +88,36 @@ def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{out_dir / w.key}  {w.width}x{w.height}  {w.bytes} bytes")
 
     summary = convert(
-        [Path(f) for f in args.files], out_dir, settings, on_result=report, focus=args.focus
+        [Path(f) for f in args.files], args.output, settings, on_result=report, focus=args.focus
     )
     if summary.failed:
         print(f"{summary.failed} of {len(args.files)} file(s) failed", file=sys.stderr)
     return 1 if summary.failed else 0
 
 
-def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+def _target(args: argparse.Namespace, settings: Settings) -> Target:
+    """The command's ROOT/BUCKET or s3://BUCKET/PREFIX, checked against the settings."""
     from thumbsmith.runners.target import parse_target
 
     target = parse_target(args.target, args.prefix)
+    target.check(settings)
+    return target
+
+
+def _queue_url(option: str, value: str) -> str:
+    from thumbsmith.endpoints import check_queue_url
+
+    try:
+        check_queue_url(value)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {value!r}: {exc}") from None
+    return value
+
+
+def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    target = _target(args, settings)
     if args.enqueue:
+        _queue_url("--enqueue", args.enqueue)
         from thumbsmith.runners.bootstrap import process_config, sqs_queue
         from thumbsmith.runners.enqueue import enqueue
 
@@ -147,10 +165,9 @@ def _print_result(result: EventResult) -> None:
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from thumbsmith.runners.target import parse_target
     from thumbsmith.runners.watch import watch
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
     if target.scheme != "local":
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
     print(
@@ -163,9 +180,8 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.serve import serve
-    from thumbsmith.runners.target import parse_target
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
     if target.scheme != "local":
         raise ConfigError("serve works on local bucket folders (ROOT/BUCKET)")
 
@@ -189,7 +205,7 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.worker import run_worker
 
     run_worker(
-        args.queue_url,
+        _queue_url("--queue-url", args.queue_url),
         settings,
         concurrency=args.concurrency,
         max_messages=args.max_messages,
@@ -207,9 +223,8 @@ def _cmd_receive(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.sync import sync
-    from thumbsmith.runners.target import parse_target
 
-    target = parse_target(args.target, args.prefix)
+    target = _target(args, settings)
 
     def report(result: EventResult) -> None:
         if result.failed:
@@ -261,6 +276,30 @@ S3-compatible stores and credentials:
 """
 
 
+TARGET_HELP = (
+    "a local bucket folder ROOT/BUCKET (renditions go to ROOT/BUCKET-output) or s3://BUCKET/PREFIX"
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
+    """--config, --renditions and -v, before the subcommand or ``after`` it. After it they
+    default to SUPPRESS, so one not repeated there keeps the value given before it."""
+    defaults: dict[str, Any] = {"default": argparse.SUPPRESS} if after else {}
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML settings file (default: ./thumbsmith.toml)",
+        **defaults,
+    )
+    group.add_argument(
+        "--renditions",
+        help="override THUMBSMITH_RENDITIONS, e.g. 'large=1280,thumb=160x160'",
+        **defaults,
+    )
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging", **defaults)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsmith",
@@ -270,21 +309,44 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"thumbsmith {__version__}")
-    parser.add_argument("--config", help="TOML settings file (default: ./thumbsmith.toml)")
-    parser.add_argument(
-        "--renditions", help="override THUMBSMITH_RENDITIONS, e.g. 'large=1280,thumb=160x160'"
+    _global_options(parser, after=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, after=True)
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="one of these; 'thumbsmith COMMAND --help' lists its options",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("config", help="print every setting, its value and where it came from")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    _local_commands(command)
+    _bucket_commands(command)
+    _service_commands(command)
+    return parser
+
+
+Command = Callable[..., argparse.ArgumentParser]
+
+
+def _local_commands(command: Command) -> None:
+    p = command("config", help="print every setting, its value and where it came from")
     p.add_argument("--markdown", action="store_true", help="the settings reference as Markdown")
     p.add_argument("--json", action="store_true", help="machine-readable")
     p.set_defaults(func=_cmd_config)
 
-    p = sub.add_parser("convert", help="make renditions of single files")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p = command("convert", help="make renditions of single files")
+    p.add_argument("files", nargs="+", metavar="FILE", help="images (the format is sniffed)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="bucket folder the renditions go to (DIR/large/FILE.jpg, ...), created if "
+        "missing; the records of what each came from go beside it, in .thumbsmith-meta/",
+    )
     p.add_argument(
         "--focus",
         metavar="X,Y",
@@ -292,17 +354,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_convert)
 
+    p = command("package", help="build the AWS Lambda deployment zip")
+    p.add_argument(
+        "--arch",
+        choices=["x86_64", "arm64"],
+        default="x86_64",
+        help="Lambda architecture (default x86_64)",
+    )
+    p.add_argument(
+        "--python",
+        choices=["3.12", "3.13"],
+        default="3.12",
+        help="Lambda Python runtime (default 3.12)",
+    )
+    p.add_argument(
+        "-o", "--output", default="dist", metavar="DIR", help="folder for the zip (default dist)"
+    )
+    p.add_argument("--include-boto3", action="store_true", help="bundle boto3 too")
+    p.set_defaults(func=_cmd_package)
+
+
+def _bucket_commands(command: Command) -> None:
     for name, helptext in (
         ("backfill", "process every existing object under a prefix (resumable)"),
         ("watch", "process files as they appear in a local bucket folder"),
     ):
-        p = sub.add_parser(
+        p = command(
             name,
             help=helptext,
             epilog=ENDPOINTS_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX")
+        p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX", help=TARGET_HELP)
         p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
         p.add_argument("--workers", type=int, help="processes (default: one per core)")
         p.set_defaults(func=_cmd_backfill if name == "backfill" else _cmd_watch)
@@ -310,15 +393,21 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-progress", action="store_true", help="no progress bar")
             p.add_argument("--enqueue", metavar="QUEUE_URL", help="send S3 events to SQS instead")
 
-    p = sub.add_parser("serve", help="a local web page over a bucket folder, with the watch")
-    p.add_argument("target", metavar="ROOT/BUCKET")
+    p = command("serve", help="a local web page over a bucket folder, with the watch")
+    p.add_argument(
+        "target",
+        metavar="ROOT/BUCKET",
+        help="a local bucket folder (renditions go to ROOT/BUCKET-output)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument(
+        "--port", type=int, default=8080, help="port to bind (default 8080; 0 picks a free one)"
+    )
     p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
     p.add_argument("--workers", type=int, help="render processes (default: one per core)")
     p.set_defaults(func=_cmd_serve)
 
-    p = sub.add_parser(
+    p = command(
         "sync",
         help="render what is missing or stale and delete renditions whose source is gone",
         description="One pass: render what is missing or stale (as backfill), then delete "
@@ -327,13 +416,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=ENDPOINTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX")
+    p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX", help=TARGET_HELP)
     p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
     p.add_argument("--workers", type=int, help="processes (default: one per core)")
     p.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     p.set_defaults(func=_cmd_sync)
 
-    p = sub.add_parser(
+
+def _service_commands(command: Command) -> None:
+    p = command(
         "receive",
         help="HTTP receiver for bucket notifications (MinIO webhook, SeaweedFS filer)",
         description="Accept bucket notifications at POST /events (MinIO's webhook target, "
@@ -353,28 +444,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="render processes (default: one per core)")
     p.set_defaults(func=_cmd_receive)
 
-    p = sub.add_parser(
+    p = command(
         "worker",
         help="consume S3 events from an SQS(-compatible) queue",
         epilog=ENDPOINTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--queue-url", required=True)
+    p.add_argument(
+        "--queue-url",
+        required=True,
+        metavar="URL",
+        help="the queue's URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/NAME",
+    )
     p.add_argument("--concurrency", type=int, help="jobs at once (default: one per core)")
     p.add_argument("--max-messages", type=int, help="stop after this many (testing)")
     p.add_argument("--idle-exit", type=float, help="exit after the queue is empty this long")
     p.set_defaults(func=_cmd_worker)
 
-    p = sub.add_parser("package", help="build the AWS Lambda deployment zip")
-    p.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64")
-    p.add_argument("--python", choices=["3.12", "3.13"], default="3.12")
-    p.add_argument("-o", "--output", default="dist")
-    p.add_argument("--include-boto3", action="store_true", help="bundle boto3 too")
-    p.set_defaults(func=_cmd_package)
-    return parser
+
+#: What a shell reports for a writer killed by SIGPIPE (128 + 13), as for ``yes | head``.
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader is gone (`thumbsmith config | head -2`): stop quietly, as coreutils
+        # and git do; it chose to read no more. Python would flush stdout again at exit
+        # and print "Exception ignored ... BrokenPipeError", so stdout goes to devnull.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load(config_file=args.config, renditions=args.renditions)

@@ -51,6 +51,29 @@ def check_endpoint(value: str) -> None:
     del port
 
 
+def check_queue_url(value: str) -> None:
+    """Raise ``ValueError`` with the reason when ``value`` is not an SQS queue URL
+    (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``, or an SQS-compatible server's
+    ``http://host:port/ACCOUNT/NAME``): a bare queue name or a typo would otherwise
+    surface as botocore's own error at the first call."""
+    example = "https://sqs.us-east-1.amazonaws.com/123456789012/NAME"
+    if not value.strip() or any(c.isspace() for c in value):
+        raise ValueError(f"is not a queue URL; give one like {example}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    del port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"is not a queue URL; give one like {example} "
+            "('aws sqs get-queue-url --queue-name NAME' prints it)"
+        )
+    if not parts.path.strip("/"):
+        raise ValueError(f"has no queue name in its path; give one like {example}")
+
+
 def _ignored(environ: Mapping[str, str]) -> bool:
     return environ.get(_IGNORE, "").strip().lower() == "true"
 

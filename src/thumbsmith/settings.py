@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import (
     DEFAULT_RENDITIONS,
@@ -31,6 +33,7 @@ from thumbsmith.core.spec import (
 )
 from thumbsmith.endpoints import check_aws_environment, check_endpoint
 from thumbsmith.errors import ConfigError
+from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
 ENV_PREFIX = "THUMBSMITH_"
@@ -96,6 +99,15 @@ def _template(value: str) -> None:
         raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use rendition, key, ext")
     if value.startswith("/"):
         raise ValueError("must be a relative key, not start with '/'")
+    # Each placeholder stands for something non-empty, so a bad segment here is the
+    # template's own: '..' or '.' would leave the output folder on a local store (and
+    # S3-compatible stores disagree on them), '' is a '//' or a trailing '/'.
+    for segment in re.sub(r"{[^}]*}", "x", value).split("/"):
+        if segment in ("", ".", ".."):
+            raise ValueError(
+                "makes keys with an empty, '.' or '..' segment ('//', a trailing '/', "
+                "'./' or '../'); S3-compatible stores disagree on such keys"
+            )
 
 
 _META_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -114,6 +126,30 @@ def _metadata_names(value: str) -> None:
 def _http_url(value: str) -> None:
     if value and not re.match(r"^https?://[^/\s]+", value):
         raise ValueError("must be an http:// or https:// URL (or empty: off)")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: str) -> None:
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+
+
+def _base_url(value: str) -> None:
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(
+            "must be an absolute http:// or https:// URL, e.g. 'https://cdn.example.com/' "
+            "(or empty: the URLs are the keys)"
+        )
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("must not have a query or fragment: the key is appended to it")
 
 
 def _bucket_template(value: str) -> None:
@@ -285,8 +321,18 @@ class Settings:
     )
     public_base_url: str = setting(
         "",
-        "Prefix of the URLs in each manifest (srcset, src), e.g. 'https://cdn.example.com/'. "
-        "Empty: the URL is the key itself.",
+        "Where the output bucket is served: each manifest URL (srcset, src) is this, one "
+        "'/', then the key, e.g. 'https://cdn.example.com/' or 'https://example.com/media'. "
+        "An absolute http(s) URL; empty: the URL is the key itself.",
+        group="manifest",
+        check=_base_url,
+    )
+    manifest_main: str = setting(
+        "",
+        "Rendition whose fit group is the manifest's main one (srcset, next, astro, "
+        "eleventy), the same for every source. Empty: the group of the rendition with the "
+        "largest box (width x height). A source whose rule gives it none of that group "
+        "gets the group of its own largest box.",
         group="manifest",
     )
     notify_eventbridge_bus: str = setting(
@@ -365,7 +411,12 @@ class Settings:
     poll_wait: int = setting(
         20, "Worker: SQS long-poll wait, seconds.", group="running", check=_between(0, 20)
     )
-    log_level: str = setting("INFO", "Log level (DEBUG, INFO, WARNING, ERROR).", group="running")
+    log_level: str = setting(
+        "INFO",
+        "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case).",
+        group="running",
+        check=_log_level,
+    )
 
     # --- receive (bucket notifications over HTTP) ---------------------------------------
     receive_token: str = setting(
@@ -398,6 +449,19 @@ class Settings:
     @cached_property
     def rule_list(self) -> tuple[Rule, ...]:
         return parse_rules(self.rules, [s.name for s in self.specs])
+
+    @cached_property
+    def key_mapper(self) -> KeyMapper:
+        """Where each source's renditions and manifest go (bucket and keys)."""
+        specs = self.specs
+        return KeyMapper(
+            prefix=self.prefix,
+            output_bucket_template=self.output_bucket,
+            key_template=self.key_template,
+            rendition_names=tuple(spec.name for spec in specs),
+            rule_prefixes=tuple(rule.prefix for rule in self.rule_list),
+            extensions=tuple(dict.fromkeys(EXTENSIONS[f] for spec in specs for f in spec.formats)),
+        )
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -480,13 +544,40 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"setting 'rules' ({env_name('rules')}, from {where}): {reason}"
         ) from None
-    several = [s.name for s in result.specs if len(s.formats) > 1]
-    if several and "{ext}" not in result.key_template:
+    _check_keys(result, sources)
+    names = [spec.name for spec in result.specs]
+    if result.manifest_main and result.manifest_main not in names:
         raise ConfigError(
-            f"setting 'key_template' ({env_name('key_template')}) = {result.key_template!r}: "
-            f"renditions {several} have several formats, so it must contain '{{ext}}'"
+            f"setting 'manifest_main' ({env_name('manifest_main')}, from "
+            f"{sources.get('manifest_main', 'default')}) = {result.manifest_main!r}: "
+            f"names no rendition; the renditions are {', '.join(names)}"
         )
     return result
+
+
+def _check_keys(settings: Settings, sources: Mapping[str, str]) -> None:
+    """What the templates do with every source, checked once here instead of failing each
+    object: no two outputs of one source at one key, and, where the output bucket is
+    always the source bucket, no rendition under a watched prefix."""
+
+    def fail(name: str, exc: ConfigError) -> ConfigError:
+        value = getattr(settings, name)
+        where = sources.get(name, "default")
+        return ConfigError(
+            f"setting {name!r} ({env_name(name)}, from {where}) = {value!r}: {exc.reason}"
+        )
+
+    keys = settings.key_mapper
+    try:
+        keys.check_outputs_apart(settings.specs)
+    except ConfigError as exc:
+        raise fail("key_template", exc) from None
+    if settings.output_bucket == "{bucket}":
+        # Any bucket will do; "{bucket}" itself reads right where the key template has it.
+        try:
+            keys.check_no_recursion("{bucket}")
+        except ConfigError as exc:
+            raise fail("output_bucket", exc) from None
 
 
 def _from_tables(key: str, value: Any) -> Any:

@@ -101,7 +101,7 @@ def test_missing_bucket_and_object(tmp_path: Path) -> None:
     with pytest.raises(BucketNotFound, match="does not exist"):
         store.get("nope", "a.jpg")
     (tmp_path / "b").mkdir()
-    with pytest.raises(ObjectNotFound, match=r"s3://b/a\.jpg"):
+    with pytest.raises(ObjectNotFound, match=str(tmp_path.resolve() / "b" / "a.jpg")):
         store.get("b", "a.jpg")
     with pytest.raises(UnsafeKey):
         store.get("../b", "a.jpg")

@@ -107,15 +107,16 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def cli_line(key: str, data: bytes) -> str:
-    """What the CLI prints for this file: process() on a scratch store, same settings."""
+def cli_line(key: str, data: bytes, root: Path) -> str:
+    """What the CLI prints for this file: process() on a scratch store, same settings,
+    with the scratch folder's path in it replaced by ``root``'s (the server's)."""
     with tempfile.TemporaryDirectory() as scratch:
         store = LocalStore(scratch)
         store.put("photos", key, data, content_type="image/jpeg")
         try:
             processor(store, S.load(env={})).process(ObjectEvent("photos", key, EventKind.CREATED))
         except ThumbsmithError as exc:
-            return f"error: {exc}"
+            return f"error: {exc}".replace(str(store.root), str(root.resolve()))
     raise AssertionError(f"{key} was not rejected")
 
 
@@ -256,7 +257,7 @@ def broken_file_shows_the_cli_line(page: Page, tmp_path: Path) -> None:
     """Its card shows the CLI's one line, and nothing else changes."""
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"this is not a JPEG, whatever its name says\n" * 4)
-    expected = cli_line("images/broken.jpg", broken.read_bytes())
+    expected = cli_line("images/broken.jpg", broken.read_bytes(), page.root)
     page.pick(broken)
     page.until(lambda: page.text(f"{card('images/broken.jpg')} .status") == expected)
     assert (
@@ -299,7 +300,8 @@ def too_big_is_refused(page: Page) -> None:
     )
     page.until(lambda: page.text("#uploads li.error"))
     assert page.text("#uploads li.error").startswith(
-        f"error: s3://photos/images/big.jpg: {MAX_BYTES + 1} bytes is over the limit of "
+        f"error: {page.root.resolve() / 'photos/images/big.jpg'}: {MAX_BYTES + 1} bytes is "
+        "over the limit of "
         f"{MAX_BYTES} (THUMBSMITH_MAX_BYTES)"
     )
     assert not (page.root / "photos" / "images" / "big.jpg").exists()

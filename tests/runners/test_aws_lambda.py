@@ -257,7 +257,8 @@ def test_direct_transient_raises_and_poison_does_not(
 def test_recursion_guard_refuses(s3: Any, name: str, settings: Settings) -> None:
     make_buckets(s3, name)
     s3.put_object(Bucket=name, Key=SPACE, Body=b"x")
-    unsafe = settings.replace(output_bucket="{bucket}", key_template="images/{rendition}/{key}")
+    # A fixed output bucket that happens to be the source bucket: only an event tells.
+    unsafe = settings.replace(output_bucket=name, key_template="images/{rendition}/{key}")
     aws_lambda.use(processor(s3_store(unsafe), unsafe), unsafe)
     try:
         with pytest.raises(aws_lambda.RetryableFailure, match="recursion guard"):

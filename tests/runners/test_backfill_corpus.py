@@ -25,7 +25,7 @@ def test_corpus_backfill(corpus: Path, manifest: list[dict[str, Any]], tmp_path:
     assert summary.total == len(manifest)
     assert summary.counts.get("transient", 0) == 0, summary.failures
     for entry in manifest:
-        uri = f"s3://photos/images/{entry['file']}"
+        uri = str(tmp_path.resolve() / "photos" / "images" / entry["file"])  # as messages say
         written = [out / s.name / "images" / f"{entry['file']}.jpg" for s in settings.specs]
         if entry["expect"] == "reject":
             assert uri in failed, f"{entry['file']} should have been rejected"

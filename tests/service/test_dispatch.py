@@ -53,7 +53,7 @@ def test_config_error_is_not_permanent_in_backfill_either(tmp_path: Path) -> Non
 
     (tmp_path / "photos" / "images").mkdir(parents=True)
     (tmp_path / "photos" / "images" / "a.jpg").write_bytes(jpeg(64, 64))
-    unsafe = _settings(output_bucket="{bucket}", prefix="")
+    unsafe = _settings(output_bucket="photos", prefix="")
     summary = backfill(parse_target(str(tmp_path / "photos")), unsafe, workers=1)
     assert summary.counts == {"config": 1}
     assert "recursion guard" in summary.failures[0]

@@ -220,7 +220,7 @@ def test_recursion_guard_covers_every_rule_prefix(store: LocalStore) -> None:
         store,
         renditions=SET,
         rules="card/=card",
-        output_bucket="{bucket}",
+        output_bucket="photos",
         key_template="{rendition}/{key}.{ext}",
     )
     store.put("photos", "images/x.jpg", jpeg(), content_type="image/jpeg")

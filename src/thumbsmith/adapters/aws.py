@@ -88,29 +88,41 @@ class ClientOptions:
         )
 
 
-def s3_client(options: ClientOptions) -> S3Client:
+def _client(service: str, options: ClientOptions) -> Any:
+    """A client of ``service``; no region (SQS and EventBridge need one, S3 falls back to
+    us-east-1) is a start-up error naming the variable, not botocore's NoRegionError."""
     import boto3
+    from botocore.exceptions import NoRegionError
 
-    return boto3.session.Session().client(
-        "s3", endpoint_url=options.endpoint_url or None, config=options.config()
-    )
+    try:
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=options.endpoint_url or None,
+            config=options.config(),
+        )
+    except NoRegionError:
+        raise ConfigError(
+            f"no AWS region for {SERVICE_NAMES.get(service, service)}: set AWS_DEFAULT_REGION "
+            "(e.g. export AWS_DEFAULT_REGION=us-east-1), or region in ~/.aws/config"
+        ) from None
+
+
+SERVICE_NAMES = {"s3": "S3", "sqs": "SQS", "events": "EventBridge"}
+
+
+def s3_client(options: ClientOptions) -> S3Client:
+    client: S3Client = _client("s3", options)
+    return client
 
 
 def sqs_client(options: ClientOptions) -> SQSClient:
-    import boto3
-
-    return boto3.session.Session().client(
-        "sqs", endpoint_url=options.endpoint_url or None, config=options.config()
-    )
+    client: SQSClient = _client("sqs", options)
+    return client
 
 
 def events_client(options: ClientOptions) -> Any:
     """EventBridge; botocore honours ``AWS_ENDPOINT_URL_EVENTS`` when no endpoint is set."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "events", endpoint_url=options.endpoint_url or None, config=options.config()
-    )
+    return _client("events", options)
 
 
 def map_error(exc: Exception, *, where: str, action: str, bucket: str | None = None) -> Exception:

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
-from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.options import RenderOptions
-from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service import manifest
 from thumbsmith.service.ports import Notifier, Store
 from thumbsmith.service.process import ProcessConfig, Processor
 from thumbsmith.service.rules import Rules
@@ -97,18 +96,14 @@ def process_config(settings: Settings) -> ProcessConfig:
     return ProcessConfig(
         specs=specs,
         options=render_options(settings),
-        keys=KeyMapper(
-            prefix=settings.prefix,
-            output_bucket_template=settings.output_bucket,
-            key_template=settings.key_template,
-            rendition_names=tuple(spec.name for spec in specs),
-            rule_prefixes=tuple(rule.prefix for rule in settings.rule_list),
-            extensions=tuple(dict.fromkeys(EXTENSIONS[f] for spec in specs for f in spec.formats)),
-        ),
+        keys=settings.key_mapper,
         cache_control=settings.cache_control,
         rules=Rules(settings.rule_list),
         copy_metadata=tuple(n.strip() for n in settings.copy_metadata.split(",") if n.strip()),
-        public_base_url=settings.public_base_url,
+        # Joined with one '/' (a base with its slash keeps its manifest fingerprint; one
+        # without gets a new one, so its manifests, whose URLs lacked it, are rewritten).
+        public_base_url=manifest.base_prefix(settings.public_base_url),
+        manifest_main=settings.manifest_main,
     )
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from thumbsmith.adapters.storage.files import FilesStore
-from thumbsmith.adapters.storage.local import LocalStore
-from thumbsmith.errors import ThumbsmithError
+from thumbsmith.adapters.storage.local import META_DIR, LocalStore
+from thumbsmith.errors import ConfigError, ThumbsmithError
 from thumbsmith.runners import bootstrap
 from thumbsmith.service.events import ObjectEvent
 from thumbsmith.service.outcome import Outcome
@@ -54,9 +54,41 @@ def source_keys(paths: Sequence[Path]) -> dict[str, Path]:
     return {p.relative_to(parent).as_posix(): p for p in resolved}
 
 
+def output_folder(out_dir: Path | str) -> Path:
+    """``-o DIR`` made ready as a bucket folder, or a :class:`ConfigError` naming it: not
+    empty (that would be the current folder, its parent then the root of the buckets),
+    a folder or creatable as one, and writable with the record folder beside it."""
+    text = str(out_dir)
+    if not text.strip():
+        raise ConfigError("-o '': give the folder the renditions go to, e.g. -o out")
+    out = Path(text).expanduser().resolve()
+    if not out.name:
+        raise ConfigError(f"-o {text!r}: the root folder cannot be a bucket folder")
+    if out.name.startswith("."):
+        # LocalStore keeps its own folders (.thumbsmith-meta) under such names.
+        raise ConfigError(f"-o {text!r}: a folder named '.…' cannot be a bucket folder")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"-o {text!r}: {str(out)!r} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"-o {text!r}: cannot create the folder ({exc.strerror})") from None
+    # The records of what each rendition came from live beside it (LocalStore's META_DIR).
+    records = out.parent / META_DIR
+    for folder in (out, records if records.is_dir() else out.parent):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            why = "read-only file system" if _read_only(folder) else "permission denied"
+            raise ConfigError(f"-o {text!r}: cannot write in {str(folder)!r} ({why})")
+    return out
+
+
+def _read_only(folder: Path) -> bool:
+    return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+
+
 def convert(
     paths: Sequence[Path],
-    out_dir: Path,
+    out_dir: Path | str,
     settings: Settings,
     *,
     on_result: Callable[[Converted], None] | None = None,
@@ -64,6 +96,7 @@ def convert(
 ) -> ConvertSummary:
     """``focus``: ``"x,y"``, the focal point of every file (as S3 user metadata
     ``focus`` gives it for an object), for ``cover`` crops."""
+    out = output_folder(out_dir)  # before any file: a bad -o is one line, not one per file
     summary = ConvertSummary()
     readable = []
     for path in paths:
@@ -73,8 +106,6 @@ def convert(
             summary.results.append(Converted(path, error=f"{path}: cannot read: no such file"))
             if on_result:
                 on_result(summary.results[-1])
-    out = out_dir.resolve()
-    out.mkdir(parents=True, exist_ok=True)
     files = source_keys(readable)
     metadata = {META_FOCUS: focus} if focus else {}
     store = FilesStore(INPUT_BUCKET, files, LocalStore(out.parent), metadata=metadata)

@@ -90,15 +90,16 @@ def processor() -> Processor:
 
 def run_event(event: ObjectEvent) -> EventResult:
     """Job: process one event, classifying a failure the way every runner does."""
+    name = processor().object_name(event.bucket, event.key)
     try:
         outcome = processor().process(event)
     except Exception as exc:  # a bug must not take the whole run down
         if isinstance(exc, ThumbsmithError):
             message = str(exc)  # already names the object
         else:
-            message = f"{event.uri}: unexpected {type(exc).__name__}: {exc}"
-        return EventResult(event.uri, classify(exc), message)
-    return EventResult(event.uri, outcome.status, outcome.reason, outcome.ms)
+            message = f"{name}: unexpected {type(exc).__name__}: {exc}"
+        return EventResult(event.uri, classify(exc), message, name=name)
+    return EventResult(event.uri, outcome.status, outcome.reason, outcome.ms, name=name)
 
 
 def event_result(future: Future[EventResult], event: ObjectEvent) -> EventResult:

@@ -18,6 +18,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from thumbsmith.adapters.storage.local import LocalStore
+from thumbsmith.errors import ConfigError
 from thumbsmith.http.middleware import LOOPBACK_HOSTS
 from thumbsmith.http.serve.activity import Activity
 from thumbsmith.http.serve.app import Site, make_app
@@ -104,6 +105,8 @@ def serve(
 
     from thumbsmith.http import server as http_server
 
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: not a TCP port (0-65535; 0 picks a free one)")
     loopback = http_server.is_loopback(host)
     sock = http_server.bind(host, port, backlog=128, option=f"--host {host} --port {port}")
     url = f"http://{http_server.url_host(host)}:{sock.getsockname()[1]}/"
@@ -116,7 +119,11 @@ def serve(
         on_result=on_result,
         # Said once uvicorn handles signals: a Ctrl-C from then on is a clean stop.
         on_started=lambda: on_ready(url),
-        allowed_hosts=LOOPBACK_HOSTS if loopback else ("*",),
+        # The address it is bound to is a name the page answers too (127.0.0.2 is loopback
+        # but no LOOPBACK_HOSTS name, and the printed URL uses it).
+        allowed_hosts=(
+            (*LOOPBACK_HOSTS, host.strip("[]"), http_server.url_host(host)) if loopback else ("*",)
+        ),
     )
     http_server.exit_cleanly_on_signals()
     with contextlib.suppress(KeyboardInterrupt):

@@ -23,7 +23,7 @@ from thumbsmith.runners.backfill import backfill
 from thumbsmith.runners.target import Target
 from thumbsmith.service.orphans import Action, Orphans, Verdict
 from thumbsmith.service.outcome import EventResult
-from thumbsmith.service.ports import ObjectInfo, Store
+from thumbsmith.service.ports import ObjectInfo, Store, object_name
 from thumbsmith.settings import Settings
 
 HEAD_THREADS = 8
@@ -104,11 +104,11 @@ def _plan_renders(target: Target, settings: Settings, summary: SyncSummary, say:
         except ObjectNotFound:
             continue  # deleted since the listing
         except ThumbsmithError as exc:
-            summary.failures.append(str(exc.for_object(f"s3://{target.bucket}/{key}")))
+            summary.failures.append(str(exc.for_object(processor.object_name(target.bucket, key))))
             continue
         out_bucket = processor.keys.output_bucket(target.bucket)
         for out_key in pending:
-            uri = f"s3://{out_bucket}/{out_key}"
+            uri = processor.object_name(out_bucket, out_key)
             summary.would_render.append(uri)
             say(f"would render {uri}")
 
@@ -142,7 +142,7 @@ def _delete_orphans(target: Target, settings: Settings, summary: SyncSummary, sa
 def _settle(
     store: Store, out_bucket: str, verdict: Verdict, summary: SyncSummary, say: OnLine
 ) -> None:
-    uri = f"s3://{out_bucket}/{verdict.key}"
+    uri = object_name(store, out_bucket, verdict.key)
     if verdict.action is Action.FOREIGN:
         summary.foreign += 1
     elif verdict.action is Action.KEEP:

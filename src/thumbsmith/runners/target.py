@@ -50,6 +50,12 @@ class Target:
             return settings
         return settings.replace(prefix=self.prefix)
 
+    def check(self, settings: Settings) -> None:
+        """Refuse, before any object is touched, settings under which this bucket's
+        renditions would land under its own watched prefixes (a fixed output bucket
+        that is this one); every event is still checked on its own too."""
+        self.settings_for(settings).key_mapper.check_no_recursion(self.bucket)
+
     @property
     def display(self) -> str:
         if self.scheme == "s3":

@@ -43,6 +43,8 @@ def check_portable_key(key: str) -> None:
 #: The reserved rendition name whose key (with extension ``json``) holds the manifest.
 MANIFEST = "manifest"
 MANIFEST_EXT = "json"
+#: Source keys the start-up check maps through the template: one nested, one bare.
+_SAMPLE_KEYS = ("images/a.jpg", "a")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,38 @@ class KeyMapper:
         """``manifest/images/cat.png.json`` under the default template."""
         return self.output_key(bucket, key, MANIFEST, MANIFEST_EXT)
 
+    def check_outputs_apart(self, specs: Iterable[RenditionSpec]) -> None:
+        """Refuse a key template that maps two outputs of one source (two renditions, two
+        formats of one, or a rendition and the manifest) to one key: the last write would
+        win while the manifest lists both. Raises :class:`ConfigError` with the reason."""
+        outputs = [
+            (spec.name, EXTENSIONS[fmt], f"rendition {spec.name!r} as {fmt}")
+            for spec in specs
+            for fmt in spec.formats
+        ]
+        outputs.append((MANIFEST, MANIFEST_EXT, "the manifest"))
+        for key in _SAMPLE_KEYS:
+            seen: dict[str, tuple[str, str, str]] = {}
+            for output in outputs:
+                out_key = self.output_key("bucket", key, output[0], output[1])
+                if out_key in seen:
+                    raise ConfigError(self._collision(seen[out_key], output, key, out_key))
+                seen[out_key] = output
+
+    def _collision(
+        self, first: tuple[str, str, str], second: tuple[str, str, str], key: str, out_key: str
+    ) -> str:
+        if first[0] != second[0] and "{rendition}" not in self.key_template:
+            fix = "add '{rendition}'"
+        elif first[1] != second[1] and "{ext}" not in self.key_template:
+            fix = "add '{ext}'"
+        else:
+            fix = "make it tell them apart"
+        return (
+            f"{first[2]} and {second[2]} of source {key!r} would both be written to "
+            f"{out_key!r}, the last overwriting the first; {fix}"
+        )
+
     def accepts(self, key: str) -> bool:
         """Whether a source key is one thumbsmith should process (under a prefix)."""
         return key.startswith(self.prefixes) and not key.endswith("/")
@@ -135,8 +169,9 @@ class KeyMapper:
             for head in self.output_prefixes(bucket):
                 if head.startswith(prefix) or prefix.startswith(head):
                     raise ConfigError(
-                        f"recursion guard: renditions written to s3://{out}/{head}... fall "
-                        f"under the watched prefix {prefix!r} of the same bucket; change "
+                        f"recursion guard: renditions written to bucket {out!r} under "
+                        f"{head!r} fall under the watched prefix {prefix!r} of the same "
+                        "bucket; change "
                         "THUMBSMITH_KEY_TEMPLATE, THUMBSMITH_PREFIX, THUMBSMITH_RULES or "
                         "THUMBSMITH_OUTPUT_BUCKET"
                     )

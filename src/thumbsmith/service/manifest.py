@@ -65,12 +65,41 @@ def fit_group(spec: RenditionSpec) -> str:
     return f"{spec.fit}-{spec.width // g}x{spec.height // g}"
 
 
+def _box_area(spec: RenditionSpec) -> int:
+    """A one-sided box (``1280x``) counts as the square of its side."""
+    side = spec.width or spec.height or 0
+    return (spec.width or side) * (spec.height or side)
+
+
+def main_group(specs: Sequence[RenditionSpec], main: str = "") -> str:
+    """The group whose renditions give ``srcset``, ``next``, ``astro`` and ``eleventy``:
+    that of the rendition named ``main``, else of the rendition with the largest box
+    (the first in the config on a tie). Chosen from the config, so every source gets
+    the same one (a source's largest rendition would be the 16:5 hero crop for one
+    source and the padded logo square for another)."""
+    named = [s for s in specs if s.name == main]
+    if named:
+        return fit_group(named[0])
+    return fit_group(max(specs, key=_box_area)) if specs else "inside"
+
+
 def fingerprint(
-    renditions: Mapping[str, str], *, key_template: str, base_url: str, placeholders: bool
+    renditions: Mapping[str, str],
+    *,
+    key_template: str,
+    base_url: str,
+    placeholders: bool,
+    main: str | None = None,
 ) -> str:
     """What the manifest's content depends on besides the source: each rendition's name
-    and fingerprint, where the keys go, the URL prefix and the layout version."""
-    parts = sorted(renditions.items()), key_template, base_url, placeholders, VERSION
+    and fingerprint, where the keys go, the URL prefix, the layout version, and the main
+    group where there is a choice (``None`` where every rendition shares one group, so
+    such configs keep the fingerprint they had before it could be chosen)."""
+    parts: tuple[object, ...] = (
+        sorted(renditions.items()), key_template, base_url, placeholders, VERSION
+    )  # fmt: skip
+    if main is not None:
+        parts += (main,)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -84,14 +113,19 @@ def build(
     manifest_key: str,
     placeholder: Placeholder | None,
     base_url: str = "",
+    main: str = "",
 ) -> dict[str, Any]:
+    """``specs``: the config's renditions; ``main``: the setting ``manifest_main``."""
     groups = {spec.name: fit_group(spec) for spec in specs}
     renditions = [_rendition(e, groups.get(e.name, "inside"), base_url) for e in entries]
     by_group: dict[str, list[dict[str, Any]]] = {}
     for r in renditions:
         by_group.setdefault(r["fit"], []).append(r)
-    # The primary set: the group of the largest rendition (what a plain <img> shows).
-    primary = max(renditions, key=lambda r: r["width"] * r["height"])["fit"]
+    primary = main_group(specs, main)
+    if primary not in by_group:
+        # A rule gave this source none of the main group: the main group of its own.
+        made = {e.name for e in entries}
+        primary = main_group([s for s in specs if s.name in made])
     srcsets = {group: _srcsets(items) for group, items in by_group.items()}
     manifest: dict[str, Any] = {
         "$schema": SCHEMA_ID,
@@ -110,7 +144,7 @@ def build(
         "output_bucket": output_bucket,
         "manifest_key": manifest_key,
         "renditions": renditions,
-        "srcset": srcsets[primary],
+        "srcset": srcsets.get(primary, {}),
         "srcsets": srcsets,
     }
     if source.content_type:
@@ -123,7 +157,7 @@ def build(
             "data_uri_width": placeholder.data_uri_width,
             "data_uri_height": placeholder.data_uri_height,
         }
-    manifest.update(_front_ends(by_group[primary], facts.has_alpha, placeholder))
+    manifest.update(_front_ends(by_group.get(primary, []), facts.has_alpha, placeholder))
     return manifest
 
 
@@ -144,10 +178,16 @@ def _rendition(entry: StoredRendition, group: str, base_url: str) -> dict[str, A
     return item
 
 
+def base_prefix(base_url: str) -> str:
+    """``base_url`` ending in exactly the one ``/`` that joins it to a key
+    (``https://cdn.example.com`` -> ``https://cdn.example.com/``); empty stays empty."""
+    return base_url if not base_url or base_url.endswith("/") else base_url + "/"
+
+
 def url(base_url: str, key: str) -> str:
-    """``base_url`` + the key, percent-encoded: a space or comma in a key would split a
-    srcset candidate, and a URL is ASCII."""
-    return base_url + quote(key, safe="/!$&'()*+;=:@~")
+    """``base_url``, a ``/``, then the key, percent-encoded: a space or comma in a key
+    would split a srcset candidate, and a URL is ASCII."""
+    return base_prefix(base_url) + quote(key, safe="/!$&'()*+;=:@~")
 
 
 def _by_format(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

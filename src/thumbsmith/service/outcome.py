@@ -69,10 +69,15 @@ class EventResult:
     """One event's end, small enough to pickle from a render process: its status, or
     the failure and its one-line message (which names the object)."""
 
-    uri: str
+    uri: str  # s3://bucket/key, what the object is (serve's page keys on it)
     status: Status | Failure
     message: str = ""
     ms: float = 0.0  # process() wall time (serve shows it as the render time)
+    name: str = ""  # how the line names it: a local file's path; empty: the uri
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.uri
 
     @property
     def failed(self) -> bool:
@@ -84,4 +89,4 @@ class EventResult:
         if self.failed:
             return f"error: {self.message}"
         reason = f" ({self.message})" if self.message else ""
-        return f"{self.status}: {self.uri}{reason}"
+        return f"{self.status}: {self.shown}{reason}"

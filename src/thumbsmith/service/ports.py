@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 # --- storage -----------------------------------------------------------------------
@@ -56,6 +56,21 @@ class Store(Protocol):
     def delete(self, bucket: str, key: str) -> None: ...
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]: ...
+
+
+@runtime_checkable
+class NamesObjects(Protocol):
+    """A store whose objects have a name of their own: a local store's are files."""
+
+    def object_name(self, bucket: str, key: str) -> str: ...
+
+
+def object_name(store: object, bucket: str, key: str) -> str:
+    """How messages name an object: where the store has a name of its own for it (a local
+    file's path), that; otherwise ``s3://bucket/key``, as the AWS tools write it."""
+    if isinstance(store, NamesObjects):
+        return store.object_name(bucket, key)
+    return f"s3://{bucket}/{key}"
 
 
 # --- notifications -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from thumbsmith.service import manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
 from thumbsmith.service.keys import KeyMapper, check_portable_key
 from thumbsmith.service.outcome import SOURCE_GONE, Outcome, Status
-from thumbsmith.service.ports import Notifier, ObjectInfo, Store
+from thumbsmith.service.ports import Notifier, ObjectInfo, Store, object_name
 from thumbsmith.service.publish import Found, ManifestPublisher, State
 from thumbsmith.service.renditions import (
     META_FINGERPRINT,
@@ -51,6 +51,7 @@ class ProcessConfig:
     rules: Rules = field(default_factory=Rules)
     copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
     public_base_url: str = ""  # the manifest's URLs: this + key
+    manifest_main: str = ""  # the rendition whose group is the manifest's main one
 
 
 @dataclass(slots=True)
@@ -83,16 +84,30 @@ class Processor:
         self.sources = SourceReader(store, config.keys, config.options.max_bytes)
         self.writer = RenditionWriter(store, config.cache_control, config.copy_metadata)
         self.publisher = ManifestPublisher(store, notifiers)
+        #: Each output's fingerprint for a source without render hints.
+        self.fingerprints = {
+            (spec.name, fmt): self.options.fingerprint(spec, fmt)
+            for spec in self.specs
+            for fmt in spec.formats
+        }
         self._manifest_fingerprint = manifest.fingerprint(
-            {
-                f"{spec.name}.{fmt}": self.options.fingerprint(spec, fmt)
-                for spec in self.specs
-                for fmt in spec.formats
-            },
+            {f"{name}.{fmt}": fp for (name, fmt), fp in self.fingerprints.items()},
             key_template=self.keys.key_template,
             base_url=config.public_base_url,
             placeholders=self.options.placeholders,
+            main=self._main_group_choice(),
         )
+
+    def _main_group_choice(self) -> str | None:
+        """The manifest's main group where the config has several groups to choose from."""
+        if len({manifest.fit_group(spec) for spec in self.specs}) < 2:
+            return None
+        return manifest.main_group(self.specs, self.config.manifest_main)
+
+    def object_name(self, bucket: str, key: str) -> str:
+        """How messages name an object of this store: a local file by its path, an S3
+        object as ``s3://bucket/key``."""
+        return object_name(self.store, bucket, key)
 
     def specs_for(self, key: str) -> tuple[RenditionSpec, ...]:
         """The renditions a source key gets: its rule's, or all of them."""
@@ -122,7 +137,7 @@ class Processor:
                 else:
                     outcome = self._create(event)
         except ThumbsmithError as exc:
-            raise exc.for_object(event.uri) from exc
+            raise exc.for_object(self.object_name(event.bucket, event.key)) from exc
         outcome.ms = (time.perf_counter() - start) * 1000
         return outcome
 
@@ -196,7 +211,8 @@ class Processor:
         # comes from the smallest one's pixels. No HEAD of a kept rendition can give those
         # (nor the source's facts), and a partly stale set (a changed setting) is rare.
         specs = self.specs_for(source.info.key)
-        return render(source.data, specs, self.options, name=event.uri, hints=source.hints)
+        name = self.object_name(event.bucket, event.key)
+        return render(source.data, specs, self.options, name=name, hints=source.hints)
 
     def _write(
         self, out_bucket: str, source: Source, result: RenderResult, stale: dict[Output, str]
@@ -254,6 +270,7 @@ class Processor:
             manifest_key=survey.manifest.key,
             placeholder=result.placeholder,
             base_url=self.config.public_base_url,
+            main=self.config.manifest_main,
         )
         self.publisher.publish(
             body,
@@ -284,7 +301,7 @@ class Processor:
             keys = list(self.keys.format_keys(event.bucket, key, self.specs).values())
             for out_key in keys:
                 self.store.delete(out_bucket, out_key)
-                outcome.deleted.append(f"s3://{out_bucket}/{out_key}")
+                outcome.deleted.append(f"s3://{out_bucket}/{out_key}")  # as written: URIs
             self.publisher.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, Status.IGNORED, "source exists again; renditions kept")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from thumbsmith.adapters.storage.local import file_info
 from thumbsmith.errors import ObjectNotFound, StorageError, UnsafeKey
-from thumbsmith.service.ports import ObjectInfo, Store
+from thumbsmith.service.ports import ObjectInfo, Store, object_name
 
 
 class FilesStore:
@@ -29,11 +29,17 @@ class FilesStore:
         self.others = others
         self.metadata = dict(metadata or {})
 
+    def object_name(self, bucket: str, key: str) -> str:
+        """An input file by its path; every other object as the store it goes to names it."""
+        if bucket == self.bucket and key in self.files:
+            return str(self.files[key])
+        return object_name(self.others, bucket, key)
+
     def _path(self, key: str) -> Path:
         try:
             return self.files[key]
         except KeyError:
-            raise ObjectNotFound(f"no such object s3://{self.bucket}/{key}") from None
+            raise ObjectNotFound(f"no input file for key {key!r}") from None
 
     def get(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
         if bucket != self.bucket:
@@ -64,7 +70,7 @@ class FilesStore:
         content_disposition: str | None = None,
     ) -> ObjectInfo:
         if bucket == self.bucket:
-            raise UnsafeKey(f"s3://{bucket}/{key}: the input files are read-only")
+            raise UnsafeKey(f"{self.object_name(bucket, key)}: the input files are read-only")
         return self.others.put(
             bucket,
             key,
@@ -77,7 +83,7 @@ class FilesStore:
 
     def delete(self, bucket: str, key: str) -> None:
         if bucket == self.bucket:
-            raise UnsafeKey(f"s3://{bucket}/{key}: the input files are read-only")
+            raise UnsafeKey(f"{self.object_name(bucket, key)}: the input files are read-only")
         self.others.delete(bucket, key)
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:

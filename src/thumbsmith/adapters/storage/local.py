@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,9 +58,22 @@ def _etag(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+def _create_temp(folder: Path) -> tuple[int, str]:
+    """A new temp file in ``folder``, created as ``open()`` creates files: mode 0666 less
+    the umask (and a default ACL), so a web server running as another user can serve the
+    renditions. ``mkstemp`` would make it 0600 whatever the umask says."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = str(folder / f"{_TMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue  # 64 random bits taken: pick again
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    fd, tmp = _create_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -84,13 +97,13 @@ def file_info(
     cache_control: str | None = None,
     content_disposition: str | None = None,
 ) -> ObjectInfo:
-    """What a HEAD of ``path`` as ``s3://bucket/key`` says; ETag as S3 computes it."""
+    """What a HEAD of ``path`` as object ``key`` of ``bucket`` says; ETag as S3 computes it."""
     try:
         stat = path.stat()
         if data is None:
             data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+        raise ObjectNotFound(f"no such file {str(path)!r}") from None
     return ObjectInfo(
         bucket=bucket,
         key=key,
@@ -112,6 +125,11 @@ class LocalStore:
         self.create_buckets = create_buckets
 
     # --- paths ---------------------------------------------------------------------
+    def object_name(self, bucket: str, key: str) -> str:
+        """How messages name an object: its file, ``ROOT/bucket/key`` (not ``s3://``);
+        joined as text, so a prefix keeps its trailing '/'."""
+        return f"{self.root}/{bucket}/{key}"
+
     def bucket_path(self, bucket: str) -> Path:
         check_bucket_name(bucket)
         return self.root / bucket
@@ -161,7 +179,7 @@ class LocalStore:
         try:
             data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise ObjectNotFound(f"no such object s3://{bucket}/{key}") from None
+            raise ObjectNotFound(f"no such file {str(path)!r}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
         return data, self._info(bucket, key, path, data)
@@ -195,7 +213,7 @@ class LocalStore:
             }
             _atomic_write(self._meta_path(bucket, key), json.dumps(record).encode())
         except OSError as exc:
-            raise StorageError(f"cannot write s3://{bucket}/{key}: {exc.strerror}") from exc
+            raise StorageError(f"cannot write {str(path)!r}: {exc.strerror}") from exc
         return self._info(bucket, key, path, data)
 
     def delete(self, bucket: str, key: str) -> None:

@@ -140,6 +140,8 @@ class Routes:
                 "bucket": site.bucket,
                 "output_bucket": site.output_bucket,
                 "prefix": site.prefix,
+                # How messages name the prefix's objects (a path), as the CLI does.
+                "prefix_name": site.store.object_name(site.bucket, site.prefix),
                 "max_bytes": site.max_bytes,
                 "sources": [self.card(key) for key in site.source_keys()],
             }
@@ -195,7 +197,7 @@ class Routes:
             if len(body) > site.max_bytes:
                 return self._too_big(key, "the body")
         if not body:
-            return _error(400, f"s3://{site.bucket}/{key}: the file is empty")
+            return _error(400, f"{site.store.object_name(site.bucket, key)}: the file is empty")
         self.activity.pending(key)
         # An atomic rename into the bucket folder: the watch sees one complete file.
         await run_in_threadpool(
@@ -211,8 +213,8 @@ class Routes:
         # The words of process()'s own ImageTooLarge, which the CLI prints.
         return _error(
             413,
-            f"s3://{self.site.bucket}/{key}: {what} is over the limit of {self.site.max_bytes} "
-            "(THUMBSMITH_MAX_BYTES)",
+            f"{self.site.store.object_name(self.site.bucket, key)}: {what} is over the limit "
+            f"of {self.site.max_bytes} (THUMBSMITH_MAX_BYTES)",
             Connection="close",  # the rest of the body is never read
         )
 
@@ -223,7 +225,7 @@ class Routes:
         except UnsafeKey as exc:
             return _error(400, str(exc))
         if not path.is_file():
-            return _error(404, f"no such object s3://{bucket}/{key}")
+            return _error(404, f"no such file {self.site.store.object_name(bucket, key)!r}")
         if media_type is None:
             with path.open("rb") as fh:
                 fmt = sniff_format(fh.read(4096))

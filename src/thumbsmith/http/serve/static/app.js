@@ -151,7 +151,7 @@ async function upload(file) {
   if (site && file.size > site.max_bytes) {
     // The server would answer 413 (and stop reading); say it without sending the bytes.
     const name = file.name.replaceAll("\\", "/").split("/").pop();
-    failed(item, `s3://${site.bucket}/${site.prefix}${name}: ${file.size} bytes is over the ` +
+    failed(item, `${site.prefix_name}${name}: ${file.size} bytes is over the ` +
       `limit of ${site.max_bytes} (THUMBSMITH_MAX_BYTES)`);
     return;
   }
