@@ -37,6 +37,21 @@ class ConfigError(ThumbsmithError):
     kind = "config"
 
 
+class SpecError(ThumbsmithError):
+    """A rendition spec is invalid. The message names where its text came from (a
+    setting, a request), so the settings turn it into a :class:`ConfigError` and the
+    on-demand origin into a 400; in itself it is permanent, never retried."""
+
+    kind = "bad_spec"
+
+
+class BadRequest(ThumbsmithError):
+    """An HTTP request asks for something the origin never makes (a bad parameter, a
+    box over the limits): the client's error, answered 400 and never retried."""
+
+    kind = "bad_request"
+
+
 # --- image errors: permanent -------------------------------------------------
 
 

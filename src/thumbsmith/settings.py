@@ -32,7 +32,7 @@ from thumbsmith.core.spec import (
     renditions_from_tables,
 )
 from thumbsmith.endpoints import check_aws_environment, check_endpoint
-from thumbsmith.errors import ConfigError
+from thumbsmith.errors import ConfigError, SpecError
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
@@ -526,8 +526,8 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
             check = f.metadata["check"]
             if check is not None:
                 check(value)
-        except (ValueError, ConfigError) as exc:
-            reason = exc.reason if isinstance(exc, ConfigError) else str(exc)
+        except (ValueError, ConfigError, SpecError) as exc:
+            reason = exc.reason if isinstance(exc, ConfigError | SpecError) else str(exc)
             where = sources.get(f.name, "default")
             value_text = shown(f, raw) if is_secret(f) else repr(raw)
             raise ConfigError(
@@ -624,7 +624,7 @@ def load(
                 raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
             try:
                 values[key], sources[key] = _from_tables(key, value), str(path)
-            except ConfigError as exc:
+            except (ConfigError, SpecError) as exc:
                 raise ConfigError(f"config file {str(path)!r}: {exc}") from None
 
     for var, value in env.items():

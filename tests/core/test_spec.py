@@ -27,3 +27,20 @@ def test_parse_and_order() -> None:
     specs = parse_renditions("thumb=160x120, large=1280 ,medium=640")
     assert [s.name for s in specs] == ["thumb", "large", "medium"]
     assert specs[0] == RenditionSpec("thumb", 160, 120)
+
+
+def test_a_bad_spec_names_its_source_and_is_not_a_config_error() -> None:
+    """A spec from a request is the client's error (permanent, never retried), named as
+    the request's, not as the renditions setting."""
+    from thumbsmith.core.spec import parse_spec
+    from thumbsmith.errors import ConfigError, SpecError
+    from thumbsmith.service.dispatch import classify
+    from thumbsmith.service.outcome import Failure
+
+    with pytest.raises(SpecError) as err:
+        parse_spec("x=99999", source="request /img/a.jpg")
+    assert str(err.value).startswith("request /img/a.jpg: rendition 'x': box '99999'")
+    assert not isinstance(err.value, ConfigError)
+    assert classify(err.value) is Failure.PERMANENT
+    with pytest.raises(SpecError, match=r"^setting 'renditions': rendition 'x'"):
+        parse_spec("x=0")

@@ -24,7 +24,7 @@ from thumbsmith.core.spec import (
     plan_size,
     renditions_from_tables,
 )
-from thumbsmith.errors import ConfigError
+from thumbsmith.errors import ConfigError, SpecError
 from thumbsmith.service.manifest import fit_group
 
 BOX_MESSAGE = "use W (a W x W box), WxH, Wx (width only) or xH (height only), each side 1..16384 px"
@@ -108,9 +108,9 @@ def test_fits_that_fill_a_box_refuse_a_one_sided_one(tmp_path: Path, fit: str, b
             env={},
             config_file=toml(tmp_path, f'[renditions.hero]\nbox = "{box}"\nfit = "{fit}"\n'),
         )
-    with pytest.raises(ConfigError, match="both sides"):  # a spec built in code, unchecked
+    with pytest.raises(SpecError, match="both sides"):  # a spec built in code, unchecked
         render(_png(), [RenditionSpec("hero", 1280, None, fit)])
-    with pytest.raises(ConfigError, match="both sides"):
+    with pytest.raises(SpecError, match="both sides"):
         plan_size(RenditionSpec("hero", 1280, None, fit), 100, 100)
 
 

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from thumbsmith.core.formats import OUTPUT, OUTPUT_NAMES
-from thumbsmith.errors import ConfigError
+from thumbsmith.errors import SpecError
 
 DEFAULT_RENDITIONS = "large=1280,medium=640,thumb=160"
+#: Where spec text comes from unless the caller says (errors name it): the setting.
+RENDITIONS_SETTING = "setting 'renditions'"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # W, WxH, Wx or xH (which of these the parts make is checked in _box).
@@ -141,7 +143,7 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
     if spec.width is None or spec.height is None:
         if spec.fit != "inside":
             # Parsing refuses this; a spec built in code gets the same typed error.
-            raise ConfigError(f"rendition {spec.name!r}: fit {spec.fit!r} needs both sides")
+            raise SpecError(f"rendition {spec.name!r}: fit {spec.fit!r} needs both sides")
         # An omitted side bounds nothing but the largest output any box may give.
         bw, bh = spec.width or MAX_BOX, spec.height or MAX_BOX
     else:
@@ -173,28 +175,26 @@ def plan_size(spec: RenditionSpec, sw: int, sh: int) -> tuple[int, int, int, int
 
 
 # --- parsing ---------------------------------------------------------------------------
-def _bad(setting: str, name: str, what: str, value: object, expected: str) -> ConfigError:
-    return ConfigError(
-        f"setting {setting!r}: rendition {name!r}: {what} {value!r} is not valid; {expected}"
-    )
+def _bad(source: str, name: str, what: str, value: object, expected: str) -> SpecError:
+    return SpecError(f"{source}: rendition {name!r}: {what} {value!r} is not valid; {expected}")
 
 
-def _box(setting: str, name: str, box: str) -> tuple[int | None, int | None]:
+def _box(source: str, name: str, box: str) -> tuple[int | None, int | None]:
     """``W`` (W x W), ``WxH``, ``Wx`` or ``xH``; every other text, and every side out of
     range, gets the one message that lists the forms and the range."""
     match = _BOX.match(box.strip().lower())
     w, x, h = match.groups() if match else (None, None, None)
     if w is None and h is None:
-        raise _bad(setting, name, "box", box, BOX_FORMS)
+        raise _bad(source, name, "box", box, BOX_FORMS)
     width = int(w) if w is not None else None
     height = int(h) if h is not None else None if x else width
     if any(side is not None and not 1 <= side <= MAX_BOX for side in (width, height)):
-        raise _bad(setting, name, "box", box, BOX_FORMS)
+        raise _bad(source, name, "box", box, BOX_FORMS)
     return width, height
 
 
 def _formats(
-    setting: str, name: str, items: list[str]
+    source: str, name: str, items: list[str]
 ) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
     formats: list[str] = []
     quality: list[tuple[str, int]] = []
@@ -202,21 +202,21 @@ def _formats(
         alias, at, q = str(item).strip().lower().partition("@")
         fmt = OUTPUT_NAMES.get(alias, "")
         if not fmt:
-            raise _bad(setting, name, "format", item, f"choose from {', '.join(FORMATS)}")
+            raise _bad(source, name, "format", item, f"choose from {', '.join(FORMATS)}")
         if fmt in formats:
-            raise _bad(setting, name, "format", item, "each format once")
+            raise _bad(source, name, "format", item, "each format once")
         formats.append(fmt)
         if at:
-            quality.append((fmt, _quality(setting, name, fmt, q)))
+            quality.append((fmt, _quality(source, name, fmt, q)))
     if not formats:
-        raise _bad(setting, name, "formats", items, "give at least one format")
+        raise _bad(source, name, "formats", items, "give at least one format")
     return tuple(formats), tuple(quality)
 
 
-def _quality(setting: str, name: str, fmt: str, raw: object) -> int:
+def _quality(source: str, name: str, fmt: str, raw: object) -> int:
     if not OUTPUT[fmt].lossy:
         raise _bad(
-            setting,
+            source,
             name,
             f"quality of {fmt}",
             raw,
@@ -227,14 +227,14 @@ def _quality(setting: str, name: str, fmt: str, raw: object) -> int:
     except ValueError:
         q = 0
     if isinstance(raw, bool) or not 1 <= q <= 100:
-        raise _bad(setting, name, f"quality of {fmt}", raw, "use 1..100")
+        raise _bad(source, name, f"quality of {fmt}", raw, "use 1..100")
     return q
 
 
-def _checked(setting: str, spec: RenditionSpec) -> RenditionSpec:
+def _checked(source: str, spec: RenditionSpec) -> RenditionSpec:
     if (spec.width is None or spec.height is None) and spec.fit != "inside":
         raise _bad(
-            setting,
+            source,
             spec.name,
             "box",
             spec.box,
@@ -242,25 +242,23 @@ def _checked(setting: str, spec: RenditionSpec) -> RenditionSpec:
             "fit 'inside')",
         )
     if spec.position != "center" and spec.fit != "cover":
-        raise _bad(setting, spec.name, "position", spec.position, "it applies to fit 'cover' only")
+        raise _bad(source, spec.name, "position", spec.position, "it applies to fit 'cover' only")
     if spec.animated and "webp" not in spec.formats:
-        raise _bad(
-            setting, spec.name, "animated", True, "an animation is written as WebP: add webp"
-        )
+        raise _bad(source, spec.name, "animated", True, "an animation is written as WebP: add webp")
     return spec
 
 
-def parse_spec(part: str, *, setting: str = "renditions") -> RenditionSpec:
+def parse_spec(part: str, *, source: str = RENDITIONS_SETTING) -> RenditionSpec:
     """One compact ``name=BOX[:token]...``; errors name the rendition, field and value."""
     name, sep, rest = part.partition("=")
     name = name.strip()
     if not sep or not _NAME.match(name):
-        raise ConfigError(
-            f"setting {setting!r}: {part!r} is not 'name=BOX' (names use letters, digits, "
+        raise SpecError(
+            f"{source}: {part!r} is not 'name=BOX' (names use letters, digits, "
             f"'-' and '_'; for the box {BOX_FORMS})"
         )
     box, *tokens = rest.split(":")
-    width, height = _box(setting, name, box)
+    width, height = _box(source, name, box)
     values: dict[str, Any] = {}
     for raw in tokens:
         token = raw.strip().lower()
@@ -275,58 +273,58 @@ def parse_spec(part: str, *, setting: str = "renditions") -> RenditionSpec:
             else "formats"
         )
         if key in values:
-            raise _bad(setting, name, key, raw, f"give the {key} once")
+            raise _bad(source, name, key, raw, f"give the {key} once")
         if key == "formats":
             if "+" not in token and token.partition("@")[0] not in OUTPUT_NAMES:
                 raise _bad(
-                    setting,
+                    source,
                     name,
                     "token",
                     raw,
                     f"use a fit ({', '.join(FITS)}), a position ({', '.join(POSITIONS)}), "
                     f"formats joined by '+' ({', '.join(FORMATS)}) or a flag ({', '.join(FLAGS)})",
                 )
-            values["formats"], values["quality"] = _formats(setting, name, token.split("+"))
+            values["formats"], values["quality"] = _formats(source, name, token.split("+"))
         else:
             values[key] = True if key in FLAGS else token
     if "formats" in values and "quality" not in values:
         values["quality"] = ()
-    return _checked(setting, RenditionSpec(name, width, height, **values))
+    return _checked(source, RenditionSpec(name, width, height, **values))
 
 
 _TABLE_KEYS = {"box", "fit", "position", "formats", "upscale", "animated", "quality"}
 
 
 def spec_from_table(
-    name: str, table: Mapping[str, Any], *, setting: str = "renditions"
+    name: str, table: Mapping[str, Any], *, source: str = RENDITIONS_SETTING
 ) -> RenditionSpec:
     """One ``[renditions.NAME]`` TOML table: ``box``, ``fit``, ``position``, ``formats``,
     ``upscale``, ``animated`` and ``quality`` (a number for every format, or a table
     ``{avif = 45}``)."""
     if not _NAME.match(name):
-        raise ConfigError(f"setting {setting!r}: rendition name {name!r} is not valid")
+        raise SpecError(f"{source}: rendition name {name!r} is not valid")
     unknown = sorted(set(table) - _TABLE_KEYS)
     if unknown:
-        raise _bad(setting, name, "field", unknown[0], f"known: {', '.join(sorted(_TABLE_KEYS))}")
+        raise _bad(source, name, "field", unknown[0], f"known: {', '.join(sorted(_TABLE_KEYS))}")
     if "box" not in table:
-        raise _bad(setting, name, "box", None, "every rendition needs a box")
-    width, height = _box(setting, name, str(table["box"]))
+        raise _bad(source, name, "box", None, "every rendition needs a box")
+    width, height = _box(source, name, str(table["box"]))
     values: dict[str, Any] = {}
     for key, choices in (("fit", FITS), ("position", POSITIONS)):
         if key in table:
             value = _ALIASES.get(str(table[key]).lower(), str(table[key]).lower())
             if value not in choices:
-                raise _bad(setting, name, key, table[key], f"choose from {', '.join(choices)}")
+                raise _bad(source, name, key, table[key], f"choose from {', '.join(choices)}")
             values[key] = value
     for key in FLAGS:
         if key in table:
             if not isinstance(table[key], bool):
-                raise _bad(setting, name, key, table[key], "use true or false")
+                raise _bad(source, name, key, table[key], "use true or false")
             values[key] = table[key]
     formats = table.get("formats", ["jpeg"])
     if isinstance(formats, str) or not isinstance(formats, list):
-        raise _bad(setting, name, "formats", formats, 'use a list like ["webp", "jpeg"]')
-    values["formats"], _ = _formats(setting, name, formats)
+        raise _bad(source, name, "formats", formats, 'use a list like ["webp", "jpeg"]')
+    values["formats"], _ = _formats(source, name, formats)
     quality = table.get("quality", {})
     if not isinstance(quality, dict):  # one number: every lossy format
         quality = {f: quality for f in values["formats"] if OUTPUT[f].lossy}
@@ -334,10 +332,10 @@ def spec_from_table(
     for alias, q in quality.items():
         fmt = OUTPUT_NAMES.get(alias, alias)
         if fmt not in values["formats"]:
-            raise _bad(setting, name, "quality", fmt, "it is not one of the rendition's formats")
-        pairs.append((fmt, _quality(setting, name, fmt, q)))
+            raise _bad(source, name, "quality", fmt, "it is not one of the rendition's formats")
+        pairs.append((fmt, _quality(source, name, fmt, q)))
     values["quality"] = tuple(pairs)
-    return _checked(setting, RenditionSpec(name, width, height, **values))
+    return _checked(source, RenditionSpec(name, width, height, **values))
 
 
 def format_spec(spec: RenditionSpec) -> str:
@@ -358,37 +356,37 @@ def format_renditions(specs: tuple[RenditionSpec, ...]) -> str:
     return ",".join(format_spec(s) for s in specs)
 
 
-def _unique(specs: list[RenditionSpec], setting: str) -> tuple[RenditionSpec, ...]:
+def _unique(specs: list[RenditionSpec], source: str) -> tuple[RenditionSpec, ...]:
     if not specs:
-        raise ConfigError(f"setting {setting!r}: at least one rendition is needed")
+        raise SpecError(f"{source}: at least one rendition is needed")
     names = [s.name for s in specs]
     if len({n.lower() for n in names}) != len(names):
-        raise ConfigError(
-            f"setting {setting!r}: rendition names must be unique, ignoring case (each "
+        raise SpecError(
+            f"{source}: rendition names must be unique, ignoring case (each "
             f"names a key folder), got {names}"
         )
     for name in names:
         if name.lower() in RESERVED_NAMES:
-            raise ConfigError(
-                f"setting {setting!r}: rendition name {name!r} is reserved (the manifest's "
+            raise SpecError(
+                f"{source}: rendition name {name!r} is reserved (the manifest's "
                 "key uses it); pick another name"
             )
     return tuple(specs)
 
 
-def parse_renditions(text: str, *, setting: str = "renditions") -> tuple[RenditionSpec, ...]:
-    """Parse the compact form; errors name the setting, the rendition and the bad part."""
+def parse_renditions(text: str, *, source: str = RENDITIONS_SETTING) -> tuple[RenditionSpec, ...]:
+    """Parse the compact form; errors name the source, the rendition and the bad part."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    return _unique([parse_spec(p, setting=setting) for p in parts], setting)
+    return _unique([parse_spec(p, source=source) for p in parts], source)
 
 
 def renditions_from_tables(
-    tables: Mapping[str, Any], *, setting: str = "renditions"
+    tables: Mapping[str, Any], *, source: str = RENDITIONS_SETTING
 ) -> tuple[RenditionSpec, ...]:
     """``[renditions.NAME]`` tables, in file order."""
     specs = []
     for name, table in tables.items():
         if not isinstance(table, Mapping):
-            raise _bad(setting, name, "table", table, "use a [renditions.NAME] table")
-        specs.append(spec_from_table(name, table, setting=setting))
-    return _unique(specs, setting)
+            raise _bad(source, name, "table", table, "use a [renditions.NAME] table")
+        specs.append(spec_from_table(name, table, source=source))
+    return _unique(specs, source)
