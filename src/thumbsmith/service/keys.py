@@ -13,32 +13,7 @@ from dataclasses import dataclass
 
 from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.spec import RenditionSpec
-from thumbsmith.errors import ConfigError, UnsafeKey
-
-MAX_SEGMENT_BYTES = 255
-
-
-def check_portable_key(key: str) -> None:
-    """Refuse a source key that S3-compatible stores do not agree on.
-
-    AWS S3 and moto keep ``images//a.jpg``, ``/lead.jpg``, ``images/./x.jpg`` and ``..``
-    segments as they are; SeaweedFS stores the first two as ``images/a.jpg`` and
-    ``lead.jpg`` (so two sources would share renditions) and refuses the others, and
-    every filesystem-backed store limits a segment to 255 bytes. Such a key is refused
-    as :class:`UnsafeKey` (permanent) on every store, so thumbsmith means one thing
-    whatever it runs against.
-    """
-    segments = key.split("/")
-    if key.startswith("/") or any(s in ("", ".", "..") for s in segments[:-1]):
-        raise UnsafeKey(
-            f"key {key!r} has a leading '/', an empty, '.' or '..' segment; S3-compatible "
-            "stores disagree on such keys (SeaweedFS stores images//a.jpg as images/a.jpg)"
-        )
-    if segments[-1] in (".", "..") or "\0" in key:
-        raise UnsafeKey(f"key {key!r} ends in a '.' or '..' segment or contains NUL")
-    if any(len(s.encode("utf-8", "surrogateescape")) > MAX_SEGMENT_BYTES for s in segments):
-        raise UnsafeKey(f"key {key!r} has a segment longer than {MAX_SEGMENT_BYTES} bytes")
-
+from thumbsmith.errors import ConfigError
 
 #: The reserved rendition name whose key (with extension ``json``) holds the manifest.
 MANIFEST = "manifest"

@@ -10,8 +10,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from thumbsmith.errors import UnsafeKey
 
 # --- storage -----------------------------------------------------------------------
+MAX_SEGMENT_BYTES = 255
+
+
+def check_key(key: str) -> list[str]:
+    """A key's ``/``-separated segments, or :class:`UnsafeKey`: the one set of key rules,
+    for every store and for ``process()``.
+
+    AWS S3 and moto keep ``images//a.jpg``, ``/lead.jpg``, ``images/./x.jpg`` and ``..``
+    segments as they are; SeaweedFS stores the first two as ``images/a.jpg`` and
+    ``lead.jpg`` (so two sources would share renditions) and refuses the others; a local
+    folder would leave the bucket by ``..``; and every filesystem-backed store limits a
+    segment to 255 bytes. Such a key is refused on every store (permanently), so
+    thumbsmith means one thing whatever it runs against.
+    """
+    if not key:
+        raise UnsafeKey("empty key")
+    if "\0" in key:
+        raise UnsafeKey(f"key {key!r} contains NUL")
+    segments = key.split("/")
+    if key.startswith("/") or any(s in ("", ".", "..") for s in segments):
+        raise UnsafeKey(
+            f"key {key!r} has a leading '/', an empty, '.' or '..' segment; S3-compatible "
+            "stores disagree on such keys (SeaweedFS stores images//a.jpg as images/a.jpg)"
+        )
+    if any(len(s.encode("utf-8", "surrogateescape")) > MAX_SEGMENT_BYTES for s in segments):
+        raise UnsafeKey(f"key {key!r} has a segment longer than {MAX_SEGMENT_BYTES} bytes")
+    return segments
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     """What a HEAD or LIST tells about an object."""

@@ -19,9 +19,9 @@ from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, ThumbsmithError
 from thumbsmith.service import manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
-from thumbsmith.service.keys import KeyMapper, check_portable_key
+from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.outcome import SOURCE_GONE, Outcome, Status
-from thumbsmith.service.ports import Notifier, ObjectInfo, Store, object_name
+from thumbsmith.service.ports import Notifier, ObjectInfo, Store, check_key, object_name
 from thumbsmith.service.publish import Found, ManifestPublisher, State
 from thumbsmith.service.renditions import (
     META_FINGERPRINT,
@@ -130,7 +130,7 @@ class Processor:
             elif self.keys.is_own_output(event.bucket, event.key):
                 outcome = Outcome(event, Status.IGNORED, "key is one of thumbsmith's renditions")
             else:
-                check_portable_key(event.key)
+                check_key(event.key)
                 self.keys.check_no_recursion(event.bucket)
                 if event.kind is EventKind.REMOVED:
                     outcome = self._remove(event)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from thumbsmith.errors import BucketNotFound, ObjectNotFound, StorageError, UnsafeKey
+from thumbsmith.service import ports
 from thumbsmith.service.ports import ObjectInfo
 
 META_DIR = ".thumbsmith-meta"
@@ -31,20 +32,11 @@ def check_bucket_name(bucket: str) -> None:
 
 
 def check_key(key: str) -> list[str]:
-    """Split a key into path parts, refusing anything that could leave the bucket folder."""
-    if not key:
-        raise UnsafeKey("empty key")
-    if "\0" in key:
-        raise UnsafeKey(f"key {key!r} contains NUL")
-    if key.startswith("/"):
-        raise UnsafeKey(f"key {key!r} is absolute")
-    parts = key.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise UnsafeKey(f"key {key!r} has an empty, '.' or '..' segment")
+    """A key's path parts: the keys every store accepts (:func:`ports.check_key`), and
+    none that names this store's own temp files."""
+    parts = ports.check_key(key)
     if any(p.startswith(_TMP_PREFIX) for p in parts):
         raise UnsafeKey(f"key {key!r} uses the reserved prefix {_TMP_PREFIX!r}")
-    if any(len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
-        raise UnsafeKey(f"key {key!r} has a segment longer than 255 bytes")
     return parts
 
 

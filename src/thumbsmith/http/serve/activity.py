@@ -17,7 +17,7 @@ from thumbsmith.service.outcome import EventResult
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class ActivityEntry:
     status: str  # "pending", a result status, or a failure kind
     line: str = ""  # the CLI's line for a failure
     failed: bool = False
@@ -28,7 +28,7 @@ class Activity:
         self.bucket = bucket
         self.times_file = times_file
         self._lock = threading.Lock()
-        self._entries: dict[str, Entry] = {}
+        self._entries: dict[str, ActivityEntry] = {}
         self._times: dict[str, float] = {}
         if times_file is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -37,7 +37,7 @@ class Activity:
 
     def pending(self, key: str) -> None:
         with self._lock:
-            self._entries[key] = Entry("pending")
+            self._entries[key] = ActivityEntry("pending")
 
     def forget(self, key: str) -> None:
         with self._lock:
@@ -50,7 +50,7 @@ class Activity:
             return
         key = result.uri[len(prefix) :]
         with self._lock:
-            self._entries[key] = Entry(result.status, result.line, result.failed)
+            self._entries[key] = ActivityEntry(result.status, result.line, result.failed)
             if result.status == "written":
                 self._times[key] = round(result.ms, 1)
             elif result.status == "deleted":
@@ -61,7 +61,7 @@ class Activity:
             times = dict(self._times)
         self._save(times)
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: str) -> ActivityEntry | None:
         with self._lock:
             return self._entries.get(key)
 
