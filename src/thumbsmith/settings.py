@@ -96,7 +96,9 @@ def _template(value: str) -> None:
         raise ValueError("must contain '{key}' so that distinct sources never share a rendition")
     unknown = set(re.findall(r"{([^}]*)}", value)) - {"rendition", "key", "ext", "bucket"}
     if unknown:
-        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use rendition, key, ext")
+        raise ValueError(
+            f"unknown placeholder(s) {sorted(unknown)}; use rendition, key, ext, bucket"
+        )
     if value.startswith("/"):
         raise ValueError("must be a relative key, not start with '/'")
     # Each placeholder stands for something non-empty, so a bad segment here is the
