@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from thumbsmith import cli
 from thumbsmith import settings as S
 
 SECRET = "whsec-NEVER-PRINT-4242"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +65,18 @@ def test_secret_flag_is_generic() -> None:
     token, plain = dataclasses.fields(Demo)
     assert S.shown(token, "abc") == "'<hidden>'" and S.shown(plain, "abc") == "'abc'"
     assert "abc" not in repr(Demo(token="abc"))
+
+
+def test_the_settings_doc_says_what_config_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """How a set secret shows is said once, in docs/settings.md (generated from the
+    module), and it is what ``thumbsmith config`` prints; every other page links there."""
+    assert cli.main(["config"]) == 0
+    prefix = "notify_webhook_secret = "
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(prefix))
+    marker = line.removeprefix(prefix).split("    [")[0]
+    assert marker not in ("", "''") and SECRET not in marker
+    assert f"shows `{marker}` for one that is set" in (REPO / "docs" / "settings.md").read_text()
+    for page in [REPO / "README.md", *(REPO / "docs").glob("*.md")]:
+        if page.name != "settings.md":
+            text = page.read_text(encoding="utf-8")
+            assert marker not in text and "'***'" not in text, page

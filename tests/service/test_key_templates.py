@@ -86,6 +86,14 @@ def test_templates_making_dot_or_empty_segments_are_refused(template: str) -> No
         load(key_template=template)
 
 
+def test_an_unknown_placeholder_is_refused_naming_every_known_one() -> None:
+    with pytest.raises(ConfigError, match=r"\['name'\]; use rendition, key, ext, bucket$"):
+        load(key_template="{name}/{key}.{ext}")
+    # {bucket} is one of them: the source bucket.
+    keys = load(key_template="{bucket}/{rendition}/{key}.{ext}").key_mapper
+    assert keys.output_key("photos", "images/a.jpg", "large") == "photos/large/images/a.jpg.jpg"
+
+
 @pytest.mark.parametrize(
     "env",
     [

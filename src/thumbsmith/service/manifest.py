@@ -5,7 +5,7 @@ Besides the facts (source, renditions with keys, sizes and bytes, the placeholde
 carries what front-ends take as they are: per format a ``srcset`` of the renditions that
 share a fit, Next.js's ``StaticImageData`` (``next``), Astro's ``ImageMetadata``
 (``astro``) and 11ty Image's per-format arrays (``eleventy``). The JSON Schema is
-``manifest.schema.json`` beside this module; the README documents it.
+``manifest.schema.json`` beside this module; docs/manifest.md documents it.
 """
 
 from __future__ import annotations
