@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from thumbsmith.core.quality import MATCH, Quality
 from thumbsmith.core.spec import (
     DEFAULT_RENDITIONS,
     RenditionSpec,
@@ -43,17 +44,31 @@ HIDDEN = "'<hidden>'"
 
 
 def setting(
-    default: Any, help: str, *, group: str, check: Check | None = None, secret: bool = False
+    default: Any,
+    help: str,
+    *,
+    group: str,
+    check: Check | None = None,
+    secret: bool = False,
+    coerce: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Declare a setting. ``check`` raises ``ValueError`` with a reason for a bad value.
 
     A ``secret`` setting (a token, a signing key) is never printed: ``thumbsmith config``,
     error messages and the settings' repr show that it is set, not what it is.
+    ``coerce`` reads a raw value (text from the environment, a TOML value) where the
+    default's type cannot say how, e.g. a number or ``"match"``.
     """
     return field(
         default=default,
         repr=not secret,
-        metadata={"help": help, "group": group, "check": check, "secret": secret},
+        metadata={
+            "help": help,
+            "group": group,
+            "check": check,
+            "secret": secret,
+            "coerce": coerce,
+        },
     )
 
 
@@ -74,6 +89,21 @@ def _between(low: float, high: float) -> Check:
             raise ValueError(f"must be between {low:g} and {high:g}")
 
     return check
+
+
+def _quality(raw: Any) -> Quality:
+    """``"match"`` or a whole number 1..100 (text from the environment, or TOML)."""
+    if isinstance(raw, str) and raw.strip().lower() == MATCH:
+        return MATCH
+    if isinstance(raw, bool | float):
+        raise ValueError(f"expected {MATCH!r} or a whole number 1-100")
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"expected {MATCH!r} or a whole number 1-100") from None
+    if not 1 <= value <= 100:
+        raise ValueError(f"must be {MATCH!r} or between 1 and 100")
+    return value
 
 
 _HEX_COLOUR = re.compile(r"^#?[0-9a-fA-F]{6}$")
@@ -140,9 +170,19 @@ class Settings:
         group="renditions",
         check=parse_rules,
     )
-    quality: int = setting(85, "JPEG quality (1-100).", group="renditions", check=_between(1, 100))
-    webp_quality: int = setting(
-        79, "WebP quality (1-100).", group="renditions", check=_between(1, 100)
+    quality: int = setting(
+        85,
+        "JPEG quality (1-100). WebP and AVIF at 'match' are matched to q85.",
+        group="renditions",
+        check=_between(1, 100),
+    )
+    webp_quality: int | str = setting(  # Quality: a number or 'match'
+        MATCH,
+        "WebP quality: 'match' (as good as the JPEG q85 beside it, in SSIM, per size class; "
+        "see `thumbsmith config` and bench/README.md) or a number 1-100. A rendition's own "
+        "webp@N wins.",
+        group="renditions",
+        coerce=_quality,
     )
     webp_effort: int = setting(
         2,
@@ -150,8 +190,13 @@ class Settings:
         group="renditions",
         check=_between(0, 6),
     )
-    avif_quality: int = setting(
-        50, "AVIF quality (1-100).", group="renditions", check=_between(1, 100)
+    avif_quality: int | str = setting(  # Quality: a number or 'match'
+        MATCH,
+        "AVIF quality: 'match' (as good as the JPEG q85 beside it, in SSIM, per size class; "
+        "see `thumbsmith config` and bench/README.md) or a number 1-100. A rendition's own "
+        "avif@N wins.",
+        group="renditions",
+        coerce=_quality,
     )
     avif_effort: int = setting(
         3,
@@ -415,6 +460,8 @@ def env_name(name: str) -> str:
 
 
 def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
+    if f.metadata.get("coerce") is not None:
+        return f.metadata["coerce"](raw)
     kind: type = type(f.default)
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from thumbsmith.core.quality import MATCH, Quality, resolve
 from thumbsmith.core.spec import BOUNDS, RenditionSpec, neutral
 
 __all__ = ["BOUNDS", "FINGERPRINT_VERSION", "RenderOptions", "neutral"]
@@ -21,18 +22,26 @@ def only(fmt: str) -> dict[str, Any]:
     return {"format": fmt}
 
 
+def quality_of(fmt: str) -> dict[str, Any]:
+    """Metadata for a format's quality: the fingerprint records the number a rendition
+    gets (``"match"`` resolved for its box), so a matched quality that equals an old
+    default keeps the old fingerprint, and a changed table row re-renders only its
+    format and size class."""
+    return {"format": fmt, "quality": True}
+
+
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     """Everything besides the specs that changes the pixels or bounds the work."""
 
-    quality: int = field(default=85, metadata=only("jpeg"))
+    quality: int = field(default=85, metadata=quality_of("jpeg"))
     progressive: bool = field(default=True, metadata=only("jpeg"))
     optimize: bool = field(default=True, metadata=only("jpeg"))
-    # Defaults from the bytes/SSIM/time curve in bench/README.md (W4): at equal quality to
-    # sharp's defaults, 3-4x less encode time.
-    webp_quality: int = field(default=79, metadata=only("webp"))
+    # "match": as good as the JPEG q85 beside them, per size class (core/quality.py).
+    # Efforts from the bytes/SSIM/time curve in bench/README.md (W4).
+    webp_quality: Quality = field(default=MATCH, metadata=quality_of("webp"))
     webp_effort: int = field(default=2, metadata=only("webp"))
-    avif_quality: int = field(default=50, metadata=only("avif"))
+    avif_quality: Quality = field(default=MATCH, metadata=quality_of("avif"))
     avif_effort: int = field(default=3, metadata=only("avif"))
     background: tuple[int, int, int] = (255, 255, 255)
     strip_metadata: bool = field(default=True, metadata={"fingerprint_name": "strip"})
@@ -55,7 +64,9 @@ class RenderOptions:
         Derived from the dataclass fields: every field of the spec and every option not
         marked ``bounds`` takes part, so a new knob cannot be forgotten. Per format: the
         spec's format list is left out and a knob of another format is too, so adding a
-        format or changing WebP's quality never re-renders the JPEGs.
+        format or changing WebP's quality never re-renders the JPEGs. A quality is the
+        number the option gives the rendition (see :func:`quality_of`); a rendition's own
+        quality (``avif@45``) is in its spec, beside it, as it always was.
         """
         shaping: dict[str, object] = {"spec": spec.for_format(fmt), "v": FINGERPRINT_VERSION}
         if fmt != "jpeg":
@@ -64,10 +75,29 @@ class RenderOptions:
             if f.metadata.get("bounds") or f.metadata.get("format", fmt) != fmt:
                 continue
             value = getattr(self, f.name)
+            if f.metadata.get("quality"):
+                value = resolve(fmt, value, spec.width, spec.height)
             if "neutral" in f.metadata and value == f.metadata["neutral"]:
                 continue
             shaping[f.metadata.get("fingerprint_name", f.name)] = value
         return hashlib.sha256(repr(sorted(shaping.items())).encode()).hexdigest()[:16]
+
+    def quality_for(self, spec: RenditionSpec, fmt: str) -> int | None:
+        """The quality ``spec``'s ``fmt`` output is encoded at: the spec's own, else this
+        option's number, else the matched one for the spec's box; None for PNG."""
+        own = spec.quality_for(fmt)
+        if own is not None:
+            return own
+        setting = self.setting_for(fmt)
+        return None if setting is None else resolve(fmt, setting, spec.width, spec.height)
+
+    def setting_for(self, fmt: str) -> Quality | None:
+        """This option's quality setting for ``fmt`` (None: the format has none)."""
+        for f in dataclasses.fields(self):
+            if f.metadata.get("quality") and f.metadata["format"] == fmt:
+                value: Quality = getattr(self, f.name)
+                return value
+        return None
 
 
 def _values(obj: Any) -> tuple[object, ...]:
