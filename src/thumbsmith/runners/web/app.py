@@ -32,6 +32,7 @@ from thumbsmith.errors import ThumbsmithError, UnsafeKey
 from thumbsmith.runners.web import views
 from thumbsmith.runners.web.activity import Activity
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.process import ProcessConfig
 
 STATIC = Path(str(files("thumbsmith.runners.web") / "static"))
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -60,6 +61,8 @@ class Site:
     bucket: str
     keys: KeyMapper
     max_bytes: int
+    #: What process() renders with: the detail view's SSIM per format needs it.
+    config: ProcessConfig | None = None
 
     @property
     def prefix(self) -> str:
@@ -165,6 +168,8 @@ class Routes:
         view["manifest_json"] = views.read_manifest(
             self.site.store, self.site.keys, self.site.bucket, key
         )
+        if self.site.config is not None:
+            views.with_similarity(self.site.store, self.site.bucket, key, view, self.site.config)
         return JSONResponse(view)
 
     # --- changes -------------------------------------------------------------------

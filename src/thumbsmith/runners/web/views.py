@@ -13,12 +13,15 @@ import contextlib
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.service.keys import KeyMapper
+
+if TYPE_CHECKING:
+    from thumbsmith.service.process import ProcessConfig
 
 #: Rendition file extension -> format name, as the encoders name them.
 EXTENSIONS = {"jpg": "jpeg", "webp": "webp", "avif": "avif", "png": "png"}
@@ -225,3 +228,49 @@ def _mean_colour(path: Path) -> str | None:
         return None
     colour: str | None = _cached(path, stat.st_mtime_ns, stat.st_size, "colour", read)
     return colour
+
+
+def with_similarity(
+    store: LocalStore, bucket: str, key: str, view: dict[str, Any], config: ProcessConfig
+) -> None:
+    """Add to each rendition of ``view`` its SSIM against the pixels it was encoded from
+    (``ssim``) and, beside a JPEG of the same rendition, the difference (``ssim_gap``).
+
+    For the detail view: the source is rendered again without encoding, once per file
+    version (seconds for a large photo), and a failure leaves the view as it was.
+    """
+    from thumbsmith.core import similarity
+    from thumbsmith.core.hints import Hints, parse_focus
+    from thumbsmith.service.process import META_FOCUS
+
+    lossy = [r for r in view["renditions"] if r["format"] in ("jpeg", "webp", "avif")]
+    try:
+        path = store.path(bucket, key)
+        stat = path.stat()
+        out_bucket = config.keys.output_bucket(bucket)
+        files = {(r["name"], r["format"]): store.path(out_bucket, r["key"]) for r in lossy}
+        version = tuple(sorted((n, f, p.stat().st_mtime_ns) for (n, f), p in files.items()))
+    except (ThumbsmithError, OSError):
+        return
+
+    def compute() -> dict[tuple[str, str], float]:
+        names = config.rules.names_for(key, [s.name for s in config.specs])
+        specs = tuple(s for s in config.specs if s.name in names)
+        focus, _ = parse_focus(store.head(bucket, key).metadata.get(META_FOCUS))
+        encoded = {nf: p.read_bytes() for nf, p in files.items()}
+        source = path.read_bytes()
+        try:
+            return similarity.scores(source, specs, config.options, encoded, Hints(focus))
+        except (ThumbsmithError, OSError):
+            return {}
+
+    scores: dict[tuple[str, str], float] = _cached(
+        path, stat.st_mtime_ns, stat.st_size, f"similarity:{version}", compute
+    )
+    for r in lossy:
+        value = scores.get((r["name"], r["format"]))
+        jpeg = scores.get((r["name"], "jpeg"))
+        if value is not None:
+            r["ssim"] = round(value, 4)
+            if jpeg is not None and r["format"] != "jpeg":
+                r["ssim_gap"] = round(value - jpeg, 4)
