@@ -29,7 +29,7 @@ JPEG_ANCHOR = 85
 SIZE_CLASSES: tuple[tuple[str, int], ...] = (("small", 320), ("large", 16384))
 
 #: Per format and size class, the quality that matches JPEG q85 at AVIF effort 3 and
-#: WebP effort 2 (the encoders' defaults), from bench/parity.py over 38 photos (2026-12-04):
+#: WebP effort 2 (the encoders' defaults), from bench/parity.py over 36 photos (2026-12-04):
 #: share of renditions within 0.005 / worst gap / bytes against the JPEG's (median):
 #: WebP small 90 % / -0.015 / 1.05x, large 91 % / -0.008 / 1.15x; AVIF small 93 % /
 #: -0.014 / 0.67x, large 98 % / -0.007 / 0.71x. One below fails the rule in each cell;
