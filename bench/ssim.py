@@ -15,7 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageCms, ImageOps
+
+try:  # HEIC/HEIF references (corpus photos in bench/parity.py); AVIF is Pillow's own
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - the project's env has it
+    pass
 
 F64 = npt.NDArray[np.float64]
 LUMA = (0.299, 0.587, 0.114)
@@ -60,6 +68,14 @@ class Reference:
             )
         return self._cache[size]
 
+    def rgb8(self, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+        """The reference at ``size``, rounded to 8-bit RGB (for tools that read files)."""
+        planes = [
+            np.clip(np.rint(np.asarray(ch.resize(size, Image.Resampling.LANCZOS))), 0, 255)
+            for ch in self._channels
+        ]
+        return np.stack(planes, axis=-1).astype(np.uint8)
+
 
 def luma_of(jpeg: bytes) -> F64:
     with Image.open(io.BytesIO(jpeg)) as im:
@@ -71,11 +87,11 @@ def _gauss_filter(x: F64, sigma: float = 1.5, radius: int = 5) -> F64:
     t = np.arange(-radius, radius + 1, dtype=np.float64)
     k = np.exp(-(t * t) / (2 * sigma * sigma))
     k /= k.sum()
-    # separable 'valid' convolution: rows, then columns
-    rows = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, x)
-    return np.asarray(
-        np.apply_along_axis(lambda c: np.convolve(c, k, mode="valid"), 0, rows), dtype=np.float64
-    )
+    # Separable 'valid' convolution, rows then columns, as one matrix product over sliding
+    # windows each (the kernel is symmetric): 2x faster than np.convolve per row, and the
+    # same values to 1e-15 (the sweep in bench/parity.py scores thousands of outputs).
+    rows = sliding_window_view(x, k.size, axis=1) @ k
+    return np.asarray(sliding_window_view(rows, k.size, axis=0) @ k, dtype=np.float64)
 
 
 def ssim(a: F64, b: F64, data_range: float = 255.0) -> float:
@@ -100,11 +116,7 @@ def ssim_jpeg(ref: Reference, jpeg: bytes) -> float:
 
 def reference_q85_ssim(ref: Reference, size: tuple[int, int], quality: int = 85) -> float:
     """SSIM of the reference itself after a q85 encode: the ceiling any peer can reach."""
-    planes = [
-        np.clip(np.rint(np.asarray(ch.resize(size, Image.Resampling.LANCZOS))), 0, 255)
-        for ch in ref._channels
-    ]
-    rgb = Image.fromarray(np.stack(planes, axis=-1).astype(np.uint8), "RGB")
+    rgb = Image.fromarray(ref.rgb8(size), "RGB")
     buf = io.BytesIO()
     rgb.save(buf, "JPEG", quality=quality)
     return ssim_jpeg(ref, buf.getvalue())

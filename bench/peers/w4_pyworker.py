@@ -57,7 +57,7 @@ def floor(path: Path) -> list[Output]:
     for index, spec in enumerate(W4):
         image = job.outputs[index]
         for fmt in spec.formats:
-            encoded = ENCODERS[fmt](image, OPTIONS, None)
+            encoded = ENCODERS[fmt](image, OPTIONS, OPTIONS.quality_for(spec, fmt))
             outs.append((f"{spec.name}.{EXTENSIONS[fmt]}", encoded, image.width, image.height))
     return outs
 

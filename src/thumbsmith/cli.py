@@ -20,6 +20,8 @@ from thumbsmith.errors import ConfigError, ThumbsmithError
 from thumbsmith.settings import Settings, describe, load, render_markdown
 
 if TYPE_CHECKING:
+    from thumbsmith.core.options import RenderOptions
+    from thumbsmith.core.spec import RenditionSpec
     from thumbsmith.runners.target import Target
     from thumbsmith.service.outcome import EventResult
 
@@ -52,6 +54,10 @@ def effective_endpoints(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def _print_renditions(settings: Settings) -> None:
+    from thumbsmith.core.quality import describe as quality_setting
+    from thumbsmith.runners.bootstrap import render_options
+
+    options = render_options(settings)
     print("\nrenditions (parsed):")
     for spec in settings.specs:
         extras = [spec.position] if spec.fit == "cover" else []
@@ -64,12 +70,37 @@ def _print_renditions(settings: Settings) -> None:
             f"  {spec.name}: {box} {spec.fit}, "
             f"{'+'.join(spec.formats)}" + "".join(f", {e}" for e in extras)
         )
+        print(f"    quality: {_qualities(options, spec)}")
+    print("quality per format (a rendition's own fmt@N wins):")
+    for fmt in ("jpeg", "webp", "avif"):
+        setting = options.setting_for(fmt)
+        if setting is not None:
+            print(f"  {quality_setting(fmt, setting)}")
     print("rules (longest prefix wins; no match: every rendition):")
     for rule in settings.rule_list:
         print(f"  {rule.prefix!r}: {', '.join(rule.renditions)}")
     if not settings.rule_list:
         print("  (none)")
     print(f"prefixes processed: {', '.join(repr(p) for p in settings.prefixes)}")
+
+
+def _qualities(options: RenderOptions, spec: RenditionSpec) -> str:
+    """What each format of ``spec`` is encoded at, and why."""
+    from thumbsmith.core.quality import MATCH, size_class
+
+    parts = []
+    for fmt in spec.formats:
+        quality = options.quality_for(spec, fmt)
+        if quality is None:
+            parts.append(f"{fmt} lossless")
+            continue
+        why = "setting"
+        if spec.quality_for(fmt) is not None:
+            why = f"{fmt}@{quality}"
+        elif options.setting_for(fmt) == MATCH:
+            why = f"match, {size_class(spec.width, spec.height)}"
+        parts.append(f"{fmt} {quality} ({why})")
+    return ", ".join(parts)
 
 
 def _cmd_convert(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from thumbsmith.core.formats import EXTENSIONS
 from thumbsmith.core.options import RenderOptions
+from thumbsmith.core.quality import MATCH, Quality
 from thumbsmith.core.spec import (
     DEFAULT_RENDITIONS,
     RenditionSpec,
@@ -50,17 +51,31 @@ _RENDER = RenderOptions()
 
 
 def setting(
-    default: Any, help: str, *, group: str, check: Check | None = None, secret: bool = False
+    default: Any,
+    help: str,
+    *,
+    group: str,
+    check: Check | None = None,
+    secret: bool = False,
+    coerce: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Declare a setting. ``check`` raises ``ValueError`` with a reason for a bad value.
 
     A ``secret`` setting (a token, a signing key) is never printed: ``thumbsmith config``,
     error messages and the settings' repr show that it is set, not what it is.
+    ``coerce`` reads a raw value (text from the environment, a TOML value) where the
+    default's type cannot say how, e.g. a number or ``"match"``.
     """
     return field(
         default=default,
         repr=not secret,
-        metadata={"help": help, "group": group, "check": check, "secret": secret},
+        metadata={
+            "help": help,
+            "group": group,
+            "check": check,
+            "secret": secret,
+            "coerce": coerce,
+        },
     )
 
 
@@ -81,6 +96,21 @@ def _between(low: float, high: float) -> Check:
             raise ValueError(f"must be between {low:g} and {high:g}")
 
     return check
+
+
+def _quality(raw: Any) -> Quality:
+    """``"match"`` or a whole number 1..100 (text from the environment, or TOML)."""
+    if isinstance(raw, str) and raw.strip().lower() == MATCH:
+        return MATCH
+    if isinstance(raw, bool | float):
+        raise ValueError(f"expected {MATCH!r} or a whole number 1-100")
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"expected {MATCH!r} or a whole number 1-100") from None
+    if not 1 <= value <= 100:
+        raise ValueError(f"must be {MATCH!r} or between 1 and 100")
+    return value
 
 
 _HEX_COLOUR = re.compile(r"^#?[0-9a-fA-F]{6}$")
@@ -185,10 +215,18 @@ class Settings:
         check=parse_rules,
     )
     quality: int = setting(
-        _RENDER.quality, "JPEG quality (1-100).", group="renditions", check=_between(1, 100)
+        _RENDER.quality,
+        "JPEG quality (1-100). WebP and AVIF at 'match' are matched to q85.",
+        group="renditions",
+        check=_between(1, 100),
     )
-    webp_quality: int = setting(
-        _RENDER.webp_quality, "WebP quality (1-100).", group="renditions", check=_between(1, 100)
+    webp_quality: int | str = setting(  # Quality: a number or 'match'
+        _RENDER.webp_quality,
+        "WebP quality: 'match' (as good as the JPEG q85 beside it, in SSIM, per size class; "
+        "see `thumbsmith config` and bench/README.md) or a number 1-100. A rendition's own "
+        "webp@N wins.",
+        group="renditions",
+        coerce=_quality,
     )
     webp_effort: int = setting(
         _RENDER.webp_effort,
@@ -196,8 +234,13 @@ class Settings:
         group="renditions",
         check=_between(0, 6),
     )
-    avif_quality: int = setting(
-        _RENDER.avif_quality, "AVIF quality (1-100).", group="renditions", check=_between(1, 100)
+    avif_quality: int | str = setting(  # Quality: a number or 'match'
+        _RENDER.avif_quality,
+        "AVIF quality: 'match' (as good as the JPEG q85 beside it, in SSIM, per size class; "
+        "see `thumbsmith config` and bench/README.md) or a number 1-100. A rendition's own "
+        "avif@N wins.",
+        group="renditions",
+        coerce=_quality,
     )
     avif_effort: int = setting(
         _RENDER.avif_effort,
@@ -497,6 +540,8 @@ def env_name(name: str) -> str:
 
 
 def _coerce(f: dataclasses.Field[Any], raw: Any) -> Any:
+    if f.metadata.get("coerce") is not None:
+        return f.metadata["coerce"](raw)
     kind: type = type(f.default)
     if isinstance(raw, kind) and not (kind is int and isinstance(raw, bool)):
         return raw

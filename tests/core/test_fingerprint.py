@@ -17,6 +17,8 @@ def _changed(value: object) -> object:
         return not value
     if isinstance(value, int | float):
         return value + 1
+    if value == "match":  # a quality matched to JPEG's: a number instead
+        return 50
     if isinstance(value, str):
         return value + "x"
     if isinstance(value, tuple) and value and isinstance(value[0], int):

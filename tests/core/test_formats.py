@@ -41,7 +41,13 @@ def test_knobs_enter_only_their_own_formats_fingerprint() -> None:
     for fmt in formats.OUTPUTS:
         for knob in fmt.knobs:
             value = getattr(base, knob)
-            change: dict[str, Any] = {knob: not value if isinstance(value, bool) else value + 1}
+            if isinstance(value, bool):
+                other_value: object = not value
+            elif value == "match":  # a matched quality: a number instead
+                other_value = 50
+            else:
+                other_value = value + 1
+            change: dict[str, Any] = {knob: other_value}
             changed = dataclasses.replace(base, **change)
             for other in formats.OUTPUTS:
                 same = base.fingerprint(spec, other.name) == changed.fingerprint(spec, other.name)
@@ -73,3 +79,10 @@ def test_single_url_order() -> None:
 def test_settings_defaults_are_the_cores() -> None:
     """The render defaults are written once (RenderOptions); settings take them."""
     assert render_options(S.load(env={})) == RenderOptions()
+
+
+def test_each_lossy_format_names_its_quality_knob() -> None:
+    for fmt in formats.OUTPUTS:
+        assert (fmt.quality_knob is not None) is fmt.lossy, fmt.name
+        assert fmt.quality_knob is None or fmt.quality_knob in fmt.knobs
+        assert (RenderOptions().setting_for(fmt.name) is None) is (not fmt.lossy)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,35 +13,14 @@ import pytest
 import pyvips
 from PIL import Image
 
-from support.helpers import REPO, corpus_bytes
+from support.helpers import corpus_bytes
+from support.thumbhash import reference
 from thumbsmith.core import RenderOptions, RenditionSpec, render
 from thumbsmith.core.placeholder import _rgba_within, rgba_to_thumbhash
 
 pytestmark = pytest.mark.node  # the reference decoder is npm thumbhash
 
-NODE_DIR = REPO / "tests" / "node"
 SPECS = (RenditionSpec("large", 1280, 1280), RenditionSpec("thumb", 160, 160))
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (scripts/bootstrap installs it): no reference decoder")
-    if not (NODE_DIR / "node_modules" / "thumbhash").is_dir():
-        pytest.skip("npm thumbhash not installed: run 'npm ci' in tests/node (scripts/bootstrap)")
-    return node
-
-
-def reference(*args: str) -> str:
-    out = subprocess.run(
-        [_node(), "thumbhash.mjs", *args],
-        cwd=NODE_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return out.stdout.strip()
 
 
 def photo(width: int = 1200, height: int = 800, seed: int = 3) -> bytes:

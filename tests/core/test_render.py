@@ -231,9 +231,9 @@ def _sizes_and_ssim(name: str, options: RenderOptions) -> dict[str, tuple[int, f
 
 @pytest.mark.parametrize("name", ["mei__Canon_EOS_7D_adobergb.jpg", "thumbor__image.avif"])
 def test_webp_and_avif_are_smaller_than_jpeg_at_the_same_ssim(name: str) -> None:
-    """At the defaults, on camera photos. The defaults match sharp's quality (W4); on
-    very detailed images (sharp__Landscape_1.jpg) AVIF at quality 50 is 0.06 below
-    JPEG q85 in SSIM at 40% of its bytes: see the next test and bench/README.md."""
+    """At the defaults (``quality = "match"``, core/quality.py), on camera photos; the
+    matched-quality rule over the whole corpus is tests/imaging/test_matched_quality.py
+    and bench/parity.py."""
     got = _sizes_and_ssim(name, RenderOptions())
     for fmt in ("webp", "avif"):
         assert got[fmt][0] < got["jpeg"][0], fmt

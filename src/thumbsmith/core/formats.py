@@ -32,6 +32,7 @@ class OutputFormat:
     #: client. A single-URL consumer (``next``'s ``src``) gets the lowest rank there is.
     support_rank: int
     knobs: tuple[str, ...]  # RenderOptions fields that shape only this format's bytes
+    quality_knob: str | None = None  # the one of ``knobs`` that is its quality
     aliases: tuple[str, ...] = ()
 
     @property
@@ -42,15 +43,16 @@ class OutputFormat:
 OUTPUTS: tuple[OutputFormat, ...] = (
     OutputFormat(
         "jpeg", "jpg", "image/jpeg", alpha=False, lossy=True, animation=False,
-        support_rank=0, knobs=("quality", "progressive", "optimize"), aliases=("jpg",),
+        support_rank=0, knobs=("quality", "progressive", "optimize"), quality_knob="quality",
+        aliases=("jpg",),
     ),
     OutputFormat(
         "webp", "webp", "image/webp", alpha=True, lossy=True, animation=True,
-        support_rank=2, knobs=("webp_quality", "webp_effort"),
+        support_rank=2, knobs=("webp_quality", "webp_effort"), quality_knob="webp_quality",
     ),
     OutputFormat(
         "avif", "avif", "image/avif", alpha=True, lossy=True, animation=False,
-        support_rank=3, knobs=("avif_quality", "avif_effort"),
+        support_rank=3, knobs=("avif_quality", "avif_effort"), quality_knob="avif_quality",
     ),
     OutputFormat(
         "png", "png", "image/png", alpha=True, lossy=False, animation=False,

@@ -52,7 +52,8 @@ def build(
     """The app, whose lifespan runs the watch (started with the server, stopped with it)."""
     settings = target.settings_for(settings)
     store = LocalStore(target.root)
-    site = Site(store, target.bucket, bootstrap.process_config(settings).keys, settings.max_bytes)
+    config = bootstrap.process_config(settings)
+    site = Site(store, target.bucket, config.keys, settings.max_bytes, config)
     activity = Activity(target.bucket, Path(target.root) / TIMES_DIR / f"{target.bucket}.json")
 
     def report(result: EventResult) -> None:

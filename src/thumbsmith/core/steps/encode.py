@@ -17,6 +17,7 @@ def step_encode(job: Job) -> None:
             pixels = image
             if fmt == "webp" and index in job.animated:
                 pixels = job.animated[index]
-            data = ENCODERS[fmt](pixels, job.options, spec.quality_for(fmt))
+            quality = job.options.quality_for(spec, fmt)  # "match" resolved for the box
+            data = ENCODERS[fmt](pixels, job.options, quality)
             renditions.append(Rendition(spec.name, data, image.width, image.height, fmt))
     job.renditions = renditions

@@ -31,6 +31,7 @@ from thumbsmith.http.middleware import LOOPBACK_HOSTS, trusted_hosts
 from thumbsmith.http.serve import views
 from thumbsmith.http.serve.activity import Activity
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.process import ProcessConfig
 
 STATIC = Path(str(files("thumbsmith.http.serve") / "static"))
 CHANGE_HEADER = "x-thumbsmith"
@@ -58,6 +59,8 @@ class Site:
     bucket: str
     keys: KeyMapper
     max_bytes: int
+    #: What process() renders with: the detail view's SSIM per format needs it.
+    config: ProcessConfig | None = None
 
     @property
     def prefix(self) -> str:
@@ -165,6 +168,8 @@ class Routes:
         view["manifest_json"] = views.read_manifest(
             self.site.store, self.site.keys, self.site.bucket, key
         )
+        if self.site.config is not None:
+            views.with_similarity(self.site.store, self.site.bucket, key, view, self.site.config)
         return JSONResponse(view)
 
     # --- changes -------------------------------------------------------------------

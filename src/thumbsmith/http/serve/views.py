@@ -13,13 +13,16 @@ import contextlib
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.core.formats import FORMAT_OF_EXTENSION, INPUT
 from thumbsmith.errors import ThumbsmithError
 from thumbsmith.service.keys import KeyMapper
+
+if TYPE_CHECKING:
+    from thumbsmith.service.process import ProcessConfig
 
 #: Enough of a source to read its header; sniff reads fixed fields near the start.
 _HEADER_BYTES = 1 << 20
@@ -224,3 +227,40 @@ def _mean_colour(path: Path) -> str | None:
         return None
     colour: str | None = _cached(path, stat.st_mtime_ns, stat.st_size, "colour", read)
     return colour
+
+
+def with_similarity(
+    store: LocalStore, bucket: str, key: str, view: dict[str, Any], config: ProcessConfig
+) -> None:
+    """Add to each rendition of ``view`` its SSIM against the pixels it was encoded from
+    (``ssim``) and, beside a JPEG of the same rendition, the difference (``ssim_gap``).
+
+    For the detail view: the source is rendered again without encoding, once per file
+    version (seconds for a large photo), and a failure leaves the view as it was.
+    """
+    from thumbsmith.service.similarity import stored_scores
+
+    lossy = [r for r in view["renditions"] if r["format"] in ("jpeg", "webp", "avif")]
+    try:
+        path = store.path(bucket, key)
+        stat = path.stat()
+        out_bucket = config.keys.output_bucket(bucket)
+        files = {(r["name"], r["format"]): store.path(out_bucket, r["key"]) for r in lossy}
+        version = tuple(sorted((n, f, p.stat().st_mtime_ns) for (n, f), p in files.items()))
+    except (ThumbsmithError, OSError):
+        return
+    outputs = {(r["name"], r["format"]): r["key"] for r in lossy}
+
+    def compute() -> dict[tuple[str, str], float]:
+        return stored_scores(store, config, bucket, key, outputs)
+
+    scores: dict[tuple[str, str], float] = _cached(
+        path, stat.st_mtime_ns, stat.st_size, f"similarity:{version}", compute
+    )
+    for r in lossy:
+        value = scores.get((r["name"], r["format"]))
+        jpeg = scores.get((r["name"], "jpeg"))
+        if value is not None:
+            r["ssim"] = round(value, 4)
+            if jpeg is not None and r["format"] != "jpeg":
+                r["ssim_gap"] = round(value - jpeg, 4)

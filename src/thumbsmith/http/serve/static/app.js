@@ -57,7 +57,17 @@ function renditionFigure(r, scaled) {
   if (!scaled) { img.width = r.width; img.height = r.height; }
   const caption = el("figcaption", { class: "size", title: `${r.bytes} bytes` },
     el("b", { text: r.name }), ` ${r.format}`, el("br"), `${r.width}×${r.height} · ${fmtBytes(r.bytes)}`);
+  if (r.ssim !== undefined) caption.append(el("br"), similarity(r));
   return el("figure", { class: "rendition" }, img, caption);
+}
+
+// The detail view's promise check: SSIM against the pixels the encoders got, and the
+// gap to the JPEG of the same rendition (negative: below it).
+function similarity(r) {
+  const text = `SSIM ${r.ssim.toFixed(4)}`;
+  if (r.ssim_gap === undefined) return el("span", { class: "ssim", text });
+  const gap = `${r.ssim_gap >= 0 ? "+" : "−"}${Math.abs(r.ssim_gap).toFixed(4)} vs JPEG`;
+  return el("span", { class: "ssim", "data-gap": r.ssim_gap, text: `${text} · ${gap}` });
 }
 
 function detailHref(key) { return `#/source/${encodeURIComponent(key)}`; }
