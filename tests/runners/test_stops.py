@@ -15,12 +15,11 @@ import io
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,13 +163,12 @@ COMMANDS: dict[str, Command] = {
 
 
 @pytest.fixture
-def setup(request: pytest.FixtureRequest, tmp_path: Path, photo: bytes) -> Iterator[Setup]:
+def setup(tmp_path: Path, photo: bytes) -> Setup:
     env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBSMITH_")}
     env["THUMBSMITH_RECEIVE_TOKEN"] = "a-token-for-the-test-only-0123456789"
     made = Setup(tmp_path, photo, env)
     made.bucket.mkdir()
-    yield made
-    shutil.rmtree(tmp_path / "photos-output", ignore_errors=True)
+    return made
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: signal.Signals(s).name)
