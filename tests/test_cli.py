@@ -79,9 +79,13 @@ def test_backfill_reports_failures_and_goes_on(tmp_path: Path) -> None:
     assert f"{tmp_path.resolve() / 'photos/images/broken.jpg'}: " in r.stderr
     out = tmp_path / "photos-output"
     assert len(list(out.rglob("*.jpg"))) == 9
-    assert not list(out.rglob("*broken*")), "a failed source must leave nothing behind"
+    # No rendition of a failed source: only the record that the next run reads.
+    assert [p.relative_to(out) for p in out.rglob("*broken*")] == [
+        Path("failed/images/broken.jpg.json")
+    ]
     r2 = run("backfill", str(bucket), "--no-progress")
-    assert "3 skipped" in r2.stdout
+    assert "1 known bad (skipped; --retry-failed to try again), 3 skipped" in r2.stdout
+    assert r2.returncode == 0
 
 
 def test_backfill_killed_midway_resumes_without_rewriting(tmp_path: Path) -> None:

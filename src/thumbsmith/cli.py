@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from thumbsmith.core.options import RenderOptions
     from thumbsmith.core.spec import RenditionSpec
     from thumbsmith.runners.target import Target
+    from thumbsmith.service.failures import Remember
     from thumbsmith.service.outcome import EventResult
 
 
@@ -165,10 +166,13 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from thumbsmith.runners.backfill import backfill
+    from thumbsmith.runners.bootstrap import stopping_on_signals
 
     bar = tqdm(total=0, unit="img", disable=args.no_progress, file=sys.stderr)
 
     def started(total: int) -> None:
+        bar.write(f"backfill {_where(target, settings)}: {total} object(s); Ctrl-C stops")
+        sys.stdout.flush()  # a pipe (cron's mail, a supervisor) sees it now, not at exit
         bar.reset(total=total)
 
     def report(result: EventResult) -> None:
@@ -176,23 +180,68 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             bar.write(f"error: {result.message}", file=sys.stderr)
         bar.update(1)
 
-    try:
-        summary = backfill(
-            target, settings, workers=args.workers, on_start=started, on_result=report
-        )
-    finally:
-        bar.close()
+    # Handlers in before the start line: from then on a signal stops the run cleanly.
+    with stopping_on_signals() as stop:
+        try:
+            summary = backfill(
+                target,
+                settings,
+                workers=args.workers,
+                remember=_remember(args),
+                stop=stop,
+                on_start=started,
+                on_result=report,
+            )
+        finally:
+            bar.close()
     print(summary.line())
-    if summary.failed:
-        print(f"{summary.failed} object(s) failed:", file=sys.stderr)
-        for line in summary.failures:
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    _print_failures(
+        summary.failures, "object(s) failed", recorded=settings.key_mapper.keeps_failure_records
+    )
+    if summary.stopped_by:
+        return stop.exit_status
+    return 1 if summary.failed else 0
 
 
-def _print_result(result: EventResult) -> None:
-    print(result.line, file=sys.stderr if result.failed else sys.stdout, flush=True)
+def _where(target: Target, settings: Settings) -> str:
+    return f"{target.display} (prefix {target.prefix_or(settings)!r})"
+
+
+def _remember(args: argparse.Namespace) -> Remember:
+    from thumbsmith.service.failures import Remember
+
+    return Remember.RETRY if args.retry_failed else Remember.SKIP
+
+
+def _print_failures(failures: list[str], what: str, *, recorded: bool) -> None:
+    """The failures, one a line; ``recorded``: the run keeps failure records."""
+    if not failures:
+        return
+    print(f"{len(failures)} {what}:", file=sys.stderr)
+    for line in failures:
+        print(f"  {line}", file=sys.stderr)
+    if not recorded:
+        return
+    print(
+        "  (images that cannot be read are recorded in the output bucket, as "
+        "failed/KEY.json by default; the next run skips them until they or the settings "
+        "change; --retry-failed tries them again)",
+        file=sys.stderr,
+    )
+
+
+def _result_printer(args: argparse.Namespace) -> Callable[[EventResult], None]:
+    """How watch and serve print each event: what changed, and every failure. An event
+    that found everything up to date (each file already there at start, a duplicate
+    event) says nothing new, so its line shows with -v only."""
+    from thumbsmith.service.outcome import Status
+
+    def show(result: EventResult) -> None:
+        if result.status is Status.SKIPPED and not args.verbose:
+            return
+        print(result.line, file=sys.stderr if result.failed else sys.stdout, flush=True)
+
+    return show
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,11 +250,22 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     target = _target(args, settings)
     if target.scheme != "local":
         raise ConfigError("watch works on local bucket folders; for S3 use events or worker")
-    print(
-        f"watching {target.display} (prefix {target.prefix_or(settings)!r}); Ctrl-C stops",
-        flush=True,  # a pipe (tee, a supervisor) sees it now, not at exit
+
+    def ready(existing: int) -> None:
+        # Said once the signal handlers are in: a Ctrl-C from then on is a clean stop.
+        where = f"watching {target.display} (prefix {target.prefix_or(settings)!r})"
+        if existing:
+            where += f", catching up on the {existing} file(s) already there"
+        print(f"{where}; Ctrl-C stops", flush=True)  # a pipe (tee, a supervisor) sees it now
+
+    watch(
+        target,
+        settings,
+        workers=args.workers,
+        on_result=_result_printer(args),
+        existing=True,
+        on_ready=ready,
     )
-    watch(target, settings, workers=args.workers, on_result=_print_result)
     return 0
 
 
@@ -227,7 +287,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         on_ready=ready,
-        on_result=_print_result,
+        on_result=_result_printer(args),
     )
     return 0
 
@@ -253,29 +313,38 @@ def _cmd_receive(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.runners.bootstrap import stopping_on_signals
     from thumbsmith.runners.sync import sync
 
     target = _target(args, settings)
+
+    def started(sources: int) -> None:
+        what = "dry run, changing nothing" if args.dry_run else "Ctrl-C stops"
+        print(f"sync {_where(target, settings)}: {sources} source(s); {what}", flush=True)
 
     def report(result: EventResult) -> None:
         if result.failed:
             print(f"error: {result.message}", file=sys.stderr, flush=True)
 
-    summary = sync(
-        target,
-        settings,
-        workers=args.workers,
-        dry_run=args.dry_run,
-        on_line=lambda line: print(line, flush=True),
-        on_result=report,
-    )
+    # Handlers in before the start line: from then on a signal stops the run cleanly.
+    with stopping_on_signals() as stop:
+        summary = sync(
+            target,
+            settings,
+            workers=args.workers,
+            dry_run=args.dry_run,
+            remember=_remember(args),
+            stop=stop,
+            on_start=started,
+            on_line=lambda line: print(line, flush=True),
+            on_result=report,
+        )
     print(f"sync {target.display}: {summary.line()}")
-    if summary.failed:
-        print(f"{summary.failed} failure(s):", file=sys.stderr)
-        for line in summary.failures:
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    recorded = settings.key_mapper.keeps_failure_records and not args.dry_run
+    _print_failures(summary.failures, "failure(s)", recorded=recorded)
+    if summary.stopped_by:
+        return stop.exit_status
+    return 1 if summary.failed else 0
 
 
 def _cmd_package(args: argparse.Namespace, settings: Settings) -> int:
@@ -306,6 +375,40 @@ S3-compatible stores and credentials:
   'thumbsmith config' shows the endpoints in effect and where each came from.
 """
 
+
+KNOWN_BAD_HELP = """\
+Images that cannot be read (corrupt, unsupported, over a limit) are recorded in the
+output bucket (failed/KEY.json with the default key template); later runs skip them
+without downloading them ("known bad") until they or the settings change, and exit 0
+when nothing new failed. --retry-failed tries them again.
+"""
+
+STOP_HELP = """\
+Ctrl-C or SIGTERM stops it within 2 s: renders in flight get a moment, then stop; what
+is written is whole, and the next run does the rest. Exit status 130 (SIGINT) or 143
+(SIGTERM), as a shell reports a command killed by that signal.
+"""
+
+DESCRIPTIONS = {
+    "backfill": "Process every object under the prefix, in parallel. Resumable: what is "
+    "already\nup to date is skipped.\n\n" + KNOWN_BAD_HELP + "\n" + STOP_HELP,
+    "watch": """\
+Process the files already in a local bucket folder (catching up on what arrived while
+it was not running; up-to-date ones are skipped, quietly unless -v), then each file as
+it is written; deleting a source deletes its renditions. Renditions of files deleted
+while it was not running are removed by 'thumbsmith sync'. Ctrl-C or SIGTERM stops it
+within 2 s (exit 0).
+""",
+    "sync": """\
+One pass: render what is missing or stale (as backfill), then delete the renditions,
+manifests and failure records whose source is gone. Only objects whose metadata says
+thumbsmith wrote them are ever deleted. Resumable; safe from cron.
+
+"""
+    + KNOWN_BAD_HELP
+    + "\n"
+    + STOP_HELP,
+}
 
 TARGET_HELP = (
     "a local bucket folder ROOT/BUCKET (renditions go to ROOT/BUCKET-output) or s3://BUCKET/PREFIX"
@@ -405,31 +508,38 @@ def _local_commands(command: Command) -> None:
     p.set_defaults(func=_cmd_package)
 
 
+LOCAL_TARGET_HELP = "a local bucket folder (renditions go to ROOT/BUCKET-output)"
+
+
 def _bucket_commands(command: Command) -> None:
-    for name, helptext in (
-        ("backfill", "process every existing object under a prefix (resumable)"),
-        ("watch", "process files as they appear in a local bucket folder"),
-    ):
-        p = command(
-            name,
-            help=helptext,
-            epilog=ENDPOINTS_HELP,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX", help=TARGET_HELP)
-        p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
-        p.add_argument("--workers", type=int, help="processes (default: one per core)")
-        p.set_defaults(func=_cmd_backfill if name == "backfill" else _cmd_watch)
-        if name == "backfill":
-            p.add_argument("--no-progress", action="store_true", help="no progress bar")
-            p.add_argument("--enqueue", metavar="QUEUE_URL", help="send S3 events to SQS instead")
+    p = command(
+        "backfill",
+        help="process every existing object under a prefix (resumable)",
+        description=DESCRIPTIONS["backfill"],
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX", help=TARGET_HELP)
+    p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
+    p.add_argument("--workers", type=int, help="processes (default: one per core)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--enqueue", metavar="QUEUE_URL", help="send S3 events to SQS instead")
+    _retry_failed_option(p)
+    p.set_defaults(func=_cmd_backfill)
+
+    p = command(
+        "watch",
+        help="process the files in a local bucket folder, then each one as it appears",
+        description=DESCRIPTIONS["watch"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", metavar="ROOT/BUCKET", help=LOCAL_TARGET_HELP)
+    p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
+    p.add_argument("--workers", type=int, help="render processes (default: one per core)")
+    p.set_defaults(func=_cmd_watch)
 
     p = command("serve", help="a local web page over a bucket folder, with the watch")
-    p.add_argument(
-        "target",
-        metavar="ROOT/BUCKET",
-        help="a local bucket folder (renditions go to ROOT/BUCKET-output)",
-    )
+    p.add_argument("target", metavar="ROOT/BUCKET", help=LOCAL_TARGET_HELP)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument(
         "--port", type=int, default=8080, help="port to bind (default 8080; 0 picks a free one)"
@@ -441,9 +551,7 @@ def _bucket_commands(command: Command) -> None:
     p = command(
         "sync",
         help="render what is missing or stale and delete renditions whose source is gone",
-        description="One pass: render what is missing or stale (as backfill), then delete "
-        "the renditions and manifests whose source is gone. Only objects whose metadata "
-        "says thumbsmith wrote them are ever deleted. Resumable; safe from cron.",
+        description=DESCRIPTIONS["sync"],
         epilog=ENDPOINTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -451,7 +559,17 @@ def _bucket_commands(command: Command) -> None:
     p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
     p.add_argument("--workers", type=int, help="processes (default: one per core)")
     p.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    _retry_failed_option(p)
     p.set_defaults(func=_cmd_sync)
+
+
+def _retry_failed_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try again the images recorded as failed for good by an earlier run (by "
+        "default they are skipped until they or the settings change)",
+    )
 
 
 def _service_commands(command: Command) -> None:

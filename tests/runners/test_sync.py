@@ -124,3 +124,41 @@ def test_sync_cli_prints_a_summary(
     out = capsys.readouterr().out
     assert f"deleted s3://{name}-output/thumb/images/gone.jpg.jpg" in out
     assert "1 source(s): 1 written; deleted 1 orphaned object(s)" in out
+
+
+def test_dry_run_counts_the_manifests_it_would_rewrite(
+    tmp_path: Path,
+    small: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Renditions current but manifests not (a new public_base_url changes every URL in
+    them; one manifest deleted): the dry run says which manifests the run rewrites."""
+    store = LocalStore(tmp_path)
+    (tmp_path / "photos").mkdir()
+    for i in range(3):
+        store.put("photos", f"images/{i}.jpg", jpeg(i), content_type="image/jpeg")
+    target = str(tmp_path / "photos")
+    assert sync(parse_target(target), small, workers=1).rendered == {"written": 3}
+    store.delete("photos-output", "manifest/images/0.jpg.json")
+
+    dry = sync(parse_target(target), small, workers=1, dry_run=True)
+    assert dry.would_render == []
+    assert [Path(m).name for m in dry.would_publish] == ["0.jpg.json"]
+    assert "0 rendition(s) and 1 manifest(s) to write" in dry.line()
+
+    moved = small.replace(public_base_url="https://img.example.com/")
+    argv = ["--renditions", "large=32,thumb=8", "sync", target, "--dry-run"]
+    monkeypatch.setenv("THUMBSMITH_PUBLIC_BASE_URL", "https://img.example.com/")
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    out_dir = tmp_path / "photos-output"
+    assert all(f"would write {out_dir}/manifest/images/{i}.jpg.json" in out for i in range(3))
+    assert "3 source(s): 0 rendition(s) and 3 manifest(s) to write;" in out
+    assert "would render" not in out
+    before = {p: p.stat().st_mtime_ns for p in out_dir.rglob("*.jpg")}
+    real = sync(parse_target(target), moved, workers=1)
+    assert real.rendered == {"written": 3}  # the manifests, as the dry run said
+    assert {p: p.stat().st_mtime_ns for p in out_dir.rglob("*.jpg")} == before
+    again = sync(parse_target(target), moved, workers=1, dry_run=True)
+    assert "0 rendition(s) and 0 manifest(s) to write" in again.line()

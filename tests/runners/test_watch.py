@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from support.helpers import jpeg, size_of, wait_for
@@ -50,3 +55,54 @@ def test_watch_creates_and_removes_renditions(tmp_path: Path) -> None:
         stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def _watch_until(bucket: Path, done: Callable[[], bool]) -> tuple[str, str]:
+    """``thumbsmith watch`` as a user runs it: its start line, and what it printed once
+    ``done`` held and Ctrl-C stopped it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "thumbsmith", "watch", str(bucket), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()
+        assert wait_for(done, timeout=60), first
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    return first, out + err
+
+
+def test_watch_catches_up_on_files_that_arrived_while_it_was_down(tmp_path: Path) -> None:
+    images = tmp_path / "photos" / "images"
+    images.mkdir(parents=True)
+    (images / "a.jpg").write_bytes(jpeg(900, 600))
+    (images / "b.jpg").write_bytes(jpeg(600, 900, seed=1))
+    (tmp_path / "photos" / "elsewhere.jpg").write_bytes(jpeg(10, 10))  # outside it
+    out = tmp_path / "photos-output"
+    large = [out / "large" / "images" / f"{n}.jpg.jpg" for n in ("a", "b")]
+
+    first, printed = _watch_until(tmp_path / "photos", lambda: all(p.exists() for p in large))
+    assert first.startswith(f"watching {tmp_path / 'photos'} (prefix 'images/'), catching up")
+    assert "the 2 file(s) already there; Ctrl-C stops" in first
+    assert [size_of(p.read_bytes()) for p in large] == [(900, 600), (600, 900)]
+    assert f"written: {images / 'a.jpg'}" in printed
+    assert not (out / "large" / "elsewhere.jpg.jpg").exists()
+
+    # Started again with nothing new: the files there are checked, none is redone, and
+    # the up-to-date ones print nothing (one line per file there would drown the rest).
+    before = {p: p.stat().st_mtime_ns for p in large}
+    manifests = [out / "manifest" / "images" / f"{n}.jpg.json" for n in ("a", "b")]
+    (images / "c.jpg").write_bytes(jpeg(300, 200, seed=2))
+    c_large = out / "large" / "images" / "c.jpg.jpg"
+    first, printed = _watch_until(tmp_path / "photos", c_large.exists)
+    assert "catching up on the 3 file(s) already there" in first
+    assert {p: p.stat().st_mtime_ns for p in large} == before
+    assert all(m.exists() for m in manifests)
+    assert "skipped" not in printed and "a.jpg" not in printed, printed
+    assert f"written: {images / 'c.jpg'}" in printed

@@ -80,4 +80,5 @@ def test_bucket_placeholder_is_substituted() -> None:
         "photos/medium/",
         "photos/thumb/",
         "photos/manifest/",
+        "photos/failed/",  # failure records: the recursion guard covers them too
     ]

@@ -203,7 +203,11 @@ def test_removal_deletes_the_manifest_first(store: Recording) -> None:
     store.writes()
     out = run(store, EventKind.REMOVED)
     assert out.status == "deleted"
-    assert store.writes() == [("delete", MANIFEST_KEY)] + [("delete", k) for k in RENDITION_KEYS]
+    assert store.writes() == [
+        ("delete", MANIFEST_KEY),
+        *[("delete", k) for k in RENDITION_KEYS],
+        ("delete", "failed/images/cat.jpg.json"),  # a failure record, had there been one
+    ]
     assert list(store.inner.list("photos-output")) == []
 
 

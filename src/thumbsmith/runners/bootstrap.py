@@ -7,12 +7,13 @@ settings into the objects the service layer takes (which never reads settings it
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
@@ -59,21 +60,54 @@ def start(settings: Settings, *, logs: LogFormat = "keep", verbose: bool = False
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def stop_on_signals(*, note: Callable[[int], None] | None = None) -> threading.Event:
+class Stop(threading.Event):
+    """Set by the first SIGINT or SIGTERM; ``signum`` says which (``None`` until then, or
+    when set by code: a test, serve's lifespan)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signum: int | None = None
+
+    @property
+    def exit_status(self) -> int:
+        """What a shell reports for a process ended by that signal (128 + its number: 130
+        for SIGINT, 143 for SIGTERM), the status of a one-shot command that was cut short."""
+        return 128 + (self.signum or signal.SIGINT)
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum or signal.SIGINT).name
+
+
+def stop_on_signals(*, note: Callable[[int], None] | None = None) -> Stop:
     """An event set by SIGINT or SIGTERM, whatever this process inherited (a parent may
     have set SIGINT to be ignored): every long-running command stops on both, cleanly.
     ``note(signum)`` is called on each signal (the worker logs the first). Main thread only.
     """
-    stop = threading.Event()
+    stop = Stop()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if note is not None:
             note(signum)
+        if stop.signum is None:
+            stop.signum = signum
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
     return stop
+
+
+@contextlib.contextmanager
+def stopping_on_signals(*, note: Callable[[int], None] | None = None) -> Iterator[Stop]:
+    """:func:`stop_on_signals` for the length of a ``with`` block; the handlers found are
+    put back after it (the CLI called in-process, e.g. by a test, leaves none behind)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop_on_signals(note=note)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def worker_count(settings: Settings, requested: int | None = None) -> int:

@@ -35,11 +35,17 @@ from thumbsmith.runners import bootstrap
 from thumbsmith.runners.target import Target
 from thumbsmith.service.dispatch import MessageSummary, classify, handle
 from thumbsmith.service.events import ObjectEvent
+from thumbsmith.service.failures import Remember
 from thumbsmith.service.outcome import EventResult, Failure
 from thumbsmith.service.process import Processor
 from thumbsmith.settings import Settings
 
 Job = Callable[..., Any]
+
+
+#: Seconds a stopping runner (watch, backfill, sync) lets renders in flight finish before
+#: their children are killed: a Ctrl-C or a SIGTERM must end the process within 2 s.
+STOP_GRACE_S = 1.0
 
 
 class PoolFull(Exception):
@@ -88,11 +94,11 @@ def processor() -> Processor:
     return _processor
 
 
-def run_event(event: ObjectEvent) -> EventResult:
+def run_event(event: ObjectEvent, remember: Remember = Remember.OFF) -> EventResult:
     """Job: process one event, classifying a failure the way every runner does."""
     name = processor().object_name(event.bucket, event.key)
     try:
-        outcome = processor().process(event)
+        outcome = processor().process(event, remember)
     except Exception as exc:  # a bug must not take the whole run down
         if isinstance(exc, ThumbsmithError):
             message = str(exc)  # already names the object
@@ -201,15 +207,20 @@ class _Child:
         )
         process.start()
         child_end.close()
+        # Known from now on, so a stop (kill) ends a child that is still starting instead
+        # of waiting for it to start, take a job and finish it.
+        self.process = process
         try:
             kind, error = parent_end.recv()
         except (EOFError, OSError):
             kind, error = "startup", ChildDied("render process died while starting")
         if kind != "started":
+            parent_end.close()
             process.join(5)
+            self.process = None
             assert isinstance(error, BaseException)
             raise error
-        self.process, self.conn = process, parent_end
+        self.conn = parent_end
         return parent_end
 
     def kill(self) -> None:

@@ -20,9 +20,6 @@ from thumbsmith.service.events import EventKind, ObjectEvent
 from thumbsmith.service.outcome import EventResult
 from thumbsmith.settings import Settings
 
-#: Seconds a stopping watch lets renders in flight finish before killing them.
-STOP_GRACE_S = 1.5
-
 
 class _Pending:
     """Paths waiting to settle, keyed by key, with the last (size, mtime) seen."""
@@ -45,12 +42,16 @@ def watch(
     settle: float = 0.5,
     stop: threading.Event | None = None,
     existing: bool = False,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Watch until ``stop`` is set (without one: until SIGINT or SIGTERM); ``on_result``
-    is called for each event.
+    """Watch until ``stop`` is set (without one: until SIGINT or SIGTERM, whatever this
+    process inherited); ``on_result`` is called for each event.
 
-    ``existing``: also process the files already there once the observer runs (serve),
-    so nothing dropped in between a listing and the observer's start is missed.
+    ``existing``: also process the files already there once the observer runs (the CLI
+    and serve catch up on what arrived while they were down; up-to-date ones are
+    skipped), so nothing dropped in between a listing and the observer's start is missed.
+    ``on_ready(n)`` once the observer runs and signals stop it, ``n`` being the files
+    already there that are checked first (0 without ``existing``).
     """
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers import Observer
@@ -94,9 +95,15 @@ def watch(
     observer = Observer()
     observer.schedule(Handler(), str(base), recursive=True)
     observer.start()
+    caught_up = 0
     if existing:
-        for info in store.list(target.bucket, settings.prefix):
-            pending.touch(info.key, EventKind.CREATED, ready=True)
+        for prefix in target.prefixes_or(settings):
+            for info in store.list(target.bucket, prefix):
+                if key_for(str(base / info.key)) is not None:
+                    pending.touch(info.key, EventKind.CREATED, ready=True)
+                    caught_up += 1
+    if on_ready is not None:
+        on_ready(caught_up)
     futures: dict[Future[EventResult], ObjectEvent] = {}
     renderers = pool.RenderPool(pool.ChildSetup(settings, target), count)
     try:
@@ -112,7 +119,7 @@ def watch(
         # A stop must be quick (Ctrl-C, a supervisor's SIGTERM): renders in flight get a
         # moment to finish, then their children are killed. Writes are atomic, so a
         # killed render leaves nothing half-written; the next start catches up on it.
-        renderers.shutdown(grace=STOP_GRACE_S, cancel=True)
+        renderers.shutdown(grace=pool.STOP_GRACE_S, cancel=True)
         for fut, event in futures.items():
             if fut.done() and not fut.cancelled():
                 on_result(pool.event_result(fut, event))

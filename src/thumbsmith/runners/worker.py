@@ -15,9 +15,17 @@ Message life cycle:
   POISON (unparseable) too, or at once when the queue has a redrive policy, so it
   reaches the DLQ after maxReceiveCount receives instead of lingering.
 
-SIGTERM/SIGINT stop the polling; jobs in flight finish and are acknowledged, messages
-received but not started are released, and the worker exits 0. Children ignore those
-signals so a Ctrl-C or a cgroup-wide SIGTERM cannot cut a job in half.
+SIGTERM/SIGINT (handled whatever the worker inherited, SIGINT ignored included) stop
+the polling; jobs in flight finish and are acknowledged, messages received but not
+started are released (ChangeMessageVisibility 0), and the worker exits 0. Children
+ignore those signals so a Ctrl-C or a cgroup-wide SIGTERM cannot cut a job in half.
+
+An idle worker stops within about a second: a long poll cannot be cut short (SQS hands
+the messages of an abandoned poll to nobody and hides them for the visibility timeout),
+so it waits at most ``poll_wait`` seconds (1 by default), and the stop waits for the
+poll in progress and releases what it brought. With poll_wait 20 an idle worker makes 20
+times fewer empty receives (about 4,300 a day instead of 86,400) but a stop takes up to
+20 s.
 """
 
 from __future__ import annotations
@@ -86,7 +94,7 @@ class Worker:
         self.has_redrive = False
         self._inflight: dict[cf.Future[MessageSummary], _InFlight] = {}
         self._pool: pool.RenderPool | None = None
-        self._stop: threading.Event | None = None
+        self._stop = threading.Event()  # set with `stopping`: sleeps wake up at once
 
     # --- setup -----------------------------------------------------------------------
     def check_queue(self) -> None:
@@ -113,8 +121,10 @@ class Worker:
     # --- loop ------------------------------------------------------------------------
     def run(self) -> Stats:
         self.check_queue()
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-        bootstrap.stop_on_signals(note=self._on_signal)
+        with bootstrap.stopping_on_signals(note=self._on_signal) as self._stop:
+            return self._run()
+
+    def _run(self) -> Stats:
         self._pool = self._new_pool()
         log.info(
             "worker started",
@@ -150,8 +160,6 @@ class Worker:
                 # Jobs in flight finish and are acknowledged: their messages would come
                 # back otherwise, and be done twice.
                 self._pool.shutdown(grace=self.visibility, cancel=False)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         log.info("worker stopped", extra={"stats": dataclasses.asdict(self.stats)})
         return self.stats
 
@@ -174,10 +182,10 @@ class Worker:
         except ThumbsmithError as exc:
             # botocore already retried; keep the worker alive through a queue outage.
             log.error("receive failed", extra={"error": str(exc)})
-            time.sleep(min(5.0, max(1.0, float(wait))))
+            self._stop.wait(min(5.0, max(1.0, float(wait))))
             return []
         if not messages and wait == 0 and not self._inflight:
-            time.sleep(1.0)  # short polling (poll_wait 0): do not spin on an empty queue
+            self._stop.wait(1.0)  # short polling (poll_wait 0): do not spin on an empty queue
         self.stats.received += len(messages)
         return messages
 
@@ -196,7 +204,7 @@ class Worker:
     def _reap(self, timeout: float) -> None:
         if not self._inflight:
             if timeout:
-                time.sleep(min(timeout, 0.2))
+                self._stop.wait(min(timeout, 0.2))
             return
         done, _ = cf.wait(self._inflight, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         for future in done:

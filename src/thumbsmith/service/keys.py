@@ -18,6 +18,13 @@ from thumbsmith.errors import ConfigError
 #: The reserved rendition name whose key (with extension ``json``) holds the manifest.
 MANIFEST = "manifest"
 MANIFEST_EXT = "json"
+#: The name (and extension) whose key holds a source's failure record (service.failures).
+#: ``json`` is no image format's extension, so the record can only meet the manifest (a
+#: template without ``{rendition}``) or a rendition itself named ``failed`` (a template
+#: without ``{ext}``); :attr:`KeyMapper.keeps_failure_records` checks both. Not a
+#: reserved rendition name, so no config that worked before is refused now.
+FAILED = "failed"
+FAILED_EXT = "json"
 #: Source keys the start-up check maps through the template: one nested, one bare.
 _SAMPLE_KEYS = ("images/a.jpg", "a")
 
@@ -76,6 +83,30 @@ class KeyMapper:
         """``manifest/images/cat.png.json`` under the default template."""
         return self.output_key(bucket, key, MANIFEST, MANIFEST_EXT)
 
+    def failure_key(self, bucket: str, key: str) -> str | None:
+        """``failed/images/cat.png.json`` under the default template: where a source that
+        failed for good is recorded; ``None`` where the template cannot keep that record
+        apart from the source's outputs (no ``{rendition}`` in it: the record would be
+        the manifest's key)."""
+        if not self.keeps_failure_records:
+            return None
+        return self.output_key(bucket, key, FAILED, FAILED_EXT)
+
+    @property
+    def keeps_failure_records(self) -> bool:
+        """Whether a failure record has a key of its own, ignoring case (local buckets may
+        live on case-insensitive file systems)."""
+        for sample in _SAMPLE_KEYS:
+            outputs = {
+                self.output_key("bucket", sample, name, ext).lower()
+                for name in self.rendition_names
+                for ext in self.extensions
+            }
+            outputs.add(self.manifest_key("bucket", sample).lower())
+            if self.output_key("bucket", sample, FAILED, FAILED_EXT).lower() in outputs:
+                return False
+        return True
+
     def check_outputs_apart(self, specs: Iterable[RenditionSpec]) -> None:
         """Refuse a key template that maps two outputs of one source (two renditions, two
         formats of one, or a rendition and the manifest) to one key: the last write would
@@ -113,13 +144,16 @@ class KeyMapper:
         return key.startswith(self.prefixes) and not key.endswith("/")
 
     def output_prefixes(self, bucket: str) -> list[str]:
-        """The fixed start of every rendition key and of the manifest's (the template up to
-        the source key), so the recursion guard covers the manifest too."""
+        """The fixed start of every rendition key, the manifest's and the failure
+        record's (the template up to the source key), so the recursion guard covers them."""
         head = self.key_template.split("{key}", 1)[0]
         named = [(n, ext) for n in self.rendition_names for ext in self.extensions]
+        named.append((MANIFEST, MANIFEST_EXT))
+        if self.keeps_failure_records:
+            named.append((FAILED, FAILED_EXT))
         heads = (
             head.replace("{rendition}", name).replace("{ext}", ext).replace("{bucket}", bucket)
-            for name, ext in [*named, (MANIFEST, MANIFEST_EXT)]
+            for name, ext in named
         )
         return list(dict.fromkeys(heads))
 

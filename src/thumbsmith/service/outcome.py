@@ -18,6 +18,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # everything was current already
     DELETED = "deleted"  # the source is gone: its renditions and manifest too
     IGNORED = "ignored"  # outside the prefixes, one of our outputs, or the source is gone
+    KNOWN_BAD = "known bad"  # failed for good before, unchanged since (backfill, sync)
 
 
 class Failure(StrEnum):

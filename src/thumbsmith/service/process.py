@@ -3,7 +3,8 @@
 Idempotent: every rendition records the source ETag and a fingerprint of the options
 that shaped it, and one that already matches the current source is not rewritten.
 S3 delivers events at least once and in any order, so the object is processed as it is
-*now* (HEAD first), not as the event describes it.
+*now* (HEAD first), not as the event describes it. Sources that failed for good can be
+remembered (backfill, sync) and skipped until they change: :mod:`service.failures`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING
 from thumbsmith.core.hints import Hints
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.spec import RenditionSpec
-from thumbsmith.errors import BucketNotFound, ObjectNotFound, ThumbsmithError
-from thumbsmith.service import manifest
+from thumbsmith.errors import BucketNotFound, ImageError, ObjectNotFound, ThumbsmithError
+from thumbsmith.service import failures, manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
+from thumbsmith.service.failures import FailureRecords, Remember
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.outcome import SOURCE_GONE, Outcome, Status
 from thumbsmith.service.ports import Notifier, ObjectInfo, Store, check_key, object_name
@@ -69,6 +71,15 @@ class Survey:
         return not self.stale and self.manifest.state in (State.CURRENT, State.PENDING)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What :meth:`Processor.process` would write for a source now (a dry run)."""
+
+    renditions: tuple[str, ...] = ()  # the keys of the renditions it would write
+    manifest: str = ""  # the manifest's key, when it would write the manifest
+    known_bad: bool = False  # nothing: it failed for good before and is unchanged
+
+
 class Processor:
     """Binds a store and a config; :meth:`process` is the one entry point for every mode."""
 
@@ -97,6 +108,11 @@ class Processor:
             placeholders=self.options.placeholders,
             main=self._main_group_choice(),
         )
+        self.failure_records = FailureRecords(
+            store,
+            config.keys,
+            failures.fingerprint(self._manifest_fingerprint, self.options, self.rules),
+        )
 
     def _main_group_choice(self) -> str | None:
         """The manifest's main group where the config has several groups to choose from."""
@@ -119,9 +135,11 @@ class Processor:
         where it steers a crop."""
         return self.options.fingerprint(spec, fmt, focus=hints.focus)
 
-    def process(self, event: ObjectEvent) -> Outcome:
+    def process(self, event: ObjectEvent, remember: Remember = Remember.OFF) -> Outcome:
         """Handle one event. Raises a typed :class:`ThumbsmithError` naming the object;
-        its ``permanent`` flag tells the caller whether a retry can help."""
+        its ``permanent`` flag tells the caller whether a retry can help. ``remember``:
+        whether a source that fails for good is recorded, and a recorded one skipped
+        (:class:`~thumbsmith.service.failures.Remember`)."""
         start = time.perf_counter()
         try:
             if not self.keys.accepts(event.key):
@@ -135,22 +153,30 @@ class Processor:
                 if event.kind is EventKind.REMOVED:
                     outcome = self._remove(event)
                 else:
-                    outcome = self._create(event)
+                    outcome = self._create(event, remember)
         except ThumbsmithError as exc:
             raise exc.for_object(self.object_name(event.bucket, event.key)) from exc
         outcome.ms = (time.perf_counter() - start) * 1000
         return outcome
 
-    def pending(self, bucket: str, key: str) -> list[str]:
-        """The rendition keys :meth:`process` would write for this source now (a dry run:
-        HEADs only). Raises :class:`ObjectNotFound` when the source is gone."""
+    def pending(self, bucket: str, key: str, remember: Remember = Remember.OFF) -> Plan:
+        """What :meth:`process` would write for this source now (a dry run: HEADs only).
+        Raises :class:`ObjectNotFound` when the source is gone."""
         source = self.store.head(bucket, key)
-        survey = self._survey(source, self.keys.output_bucket(bucket))
-        return sorted(survey.stale.values())
+        out_bucket = self.keys.output_bucket(bucket)
+        survey = self._survey(source, out_bucket)
+        if survey.up_to_date:
+            # A pending notification is sent again with the manifest put once more.
+            pending = survey.manifest.state is State.PENDING
+            return Plan(manifest=survey.manifest.key if pending else "")
+        record = self.failure_records.find(out_bucket, source)
+        if remember is Remember.SKIP and record is not None and record.current:
+            return Plan(known_bad=True)
+        return Plan(tuple(sorted(survey.stale.values())), survey.manifest.key)
 
     # --- created ---------------------------------------------------------------------
-    def _create(self, event: ObjectEvent) -> Outcome:
-        found = self.sources.find(event)
+    def _create(self, event: ObjectEvent, remember: Remember) -> Outcome:
+        found = self.sources.locate(event)
         if found is None:
             # Deleted after the event was sent; its own removal event cleans up.
             return Outcome(event, Status.IGNORED, SOURCE_GONE)
@@ -167,11 +193,21 @@ class Processor:
                 )
             return Outcome(event, Status.SKIPPED, "renditions are up to date")
 
-        source = self.sources.fetch(event)
+        # One HEAD more, only for a source about to be read: a record of a version that
+        # renders now is deleted below, whoever renders it, so none outlives its problem.
+        record = self.failure_records.find(out_bucket, head)
+        if remember is Remember.SKIP and record is not None and record.current:
+            return Outcome(
+                event,
+                Status.KNOWN_BAD,
+                f"failed for good before ({record.kind}) and unchanged since; "
+                "--retry-failed tries again",
+            )
+        source, result = self._read_and_render(event, head, out_bucket, remember)
+        self.failure_records.clear(out_bucket, record)
         if source.info.etag != head.etag:
             # Replaced between HEAD and GET: judge the renditions against what we read.
             survey = self._survey(source.info, out_bucket)
-        result = self._render(event, source)
         outcome = Outcome(event, Status.WRITTEN, bytes_in=len(source.data))
         if survey.stale:
             self.publisher.withdraw(out_bucket, survey.manifest)
@@ -181,6 +217,22 @@ class Processor:
         outcome.bytes_out = sum(w.bytes for w in outcome.renditions)
         self._publish(source.info, result, outcome, survey)
         return outcome
+
+    def _read_and_render(
+        self, event: ObjectEvent, head: ObjectInfo, out_bucket: str, remember: Remember
+    ) -> tuple[Source, RenderResult]:
+        """The byte limit, the GET and the render; a source that fails for good is
+        recorded (unless ``remember`` is off) against the version that was read."""
+        read = head
+        try:
+            self.sources.check_size(head)
+            source = self.sources.fetch(event)
+            read = source.info
+            return source, self._render(event, source)
+        except ImageError as exc:
+            if remember is not Remember.OFF:
+                self.failure_records.write(out_bucket, read, exc)
+            raise
 
     def _survey(self, source: ObjectInfo, out_bucket: str) -> Survey:
         stale: dict[Output, str] = {}
@@ -302,6 +354,8 @@ class Processor:
             for out_key in keys:
                 self.store.delete(out_bucket, out_key)
                 outcome.deleted.append(f"s3://{out_bucket}/{out_key}")  # as written: URIs
+            if (failure_key := self.keys.failure_key(event.bucket, key)) is not None:
+                self.store.delete(out_bucket, failure_key)  # not a rendition: not listed
             self.publisher.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, Status.IGNORED, "source exists again; renditions kept")

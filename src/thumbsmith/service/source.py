@@ -49,18 +49,24 @@ class SourceReader:
     def find(self, event: ObjectEvent) -> tuple[ObjectEvent, ObjectInfo] | None:
         """The event (its key as found) and the source's HEAD, or ``None`` when no
         decoding of the key exists. Raises :class:`ImageTooLarge` over the byte limit."""
+        found = self.locate(event)
+        if found is not None:
+            self.check_size(found[1])
+        return found
+
+    def locate(self, event: ObjectEvent) -> tuple[ObjectEvent, ObjectInfo] | None:
+        """:meth:`find` without the byte limit (checked later, before the GET)."""
         try:
-            head = self.store.head(event.bucket, event.key)
+            return event, self.store.head(event.bucket, event.key)
         except ObjectNotFound:
-            found = self._find_alternative(event)
-            if found is None:
-                return None
-            event, head = found
+            return self._find_alternative(event)
+
+    def check_size(self, head: ObjectInfo) -> None:
+        """Refuse a source over the byte limit before a byte of it is downloaded."""
         if head.size > self.max_bytes:
             raise ImageTooLarge(
                 f"{head.size} bytes is over the limit of {self.max_bytes} (THUMBSMITH_MAX_BYTES)"
             )
-        return event, head
 
     def fetch(self, event: ObjectEvent) -> Source:
         """GET the source (which may have been replaced since its HEAD: the caller
