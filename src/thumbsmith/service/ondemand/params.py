@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from thumbsmith.core.formats import OUTPUT, OUTPUT_NAMES
 from thumbsmith.core.spec import FITS, POSITIONS, RenditionSpec
 from thumbsmith.errors import BadRequest
-from thumbsmith.service.signing import EXPIRES, SIGNATURE
+from thumbsmith.service.ondemand.signing import EXPIRES, SIGNATURE
 
 #: Every parameter an ``/img/`` request may carry, in the order the docs list them.
 PARAMS = ("p", "w", "h", "fit", "pos", "q", "f", EXPIRES, SIGNATURE)

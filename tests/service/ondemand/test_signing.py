@@ -6,8 +6,8 @@ import base64
 import hashlib
 import hmac
 
-from thumbsmith.service import signing
-from thumbsmith.service.signing import Check
+from thumbsmith.service.ondemand import signing
+from thumbsmith.service.ondemand.signing import Check
 
 
 def test_canonical_form_encodes_segments_and_sorts_parameters() -> None:

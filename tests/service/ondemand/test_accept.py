@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from thumbsmith.http.accept import negotiate, parse_accept
+from thumbsmith.service.ondemand.accept import negotiate, parse_accept
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 SAFARI = (
