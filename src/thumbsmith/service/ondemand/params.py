@@ -51,6 +51,10 @@ class Limits:
     max_pixels: int = 16_777_216
     max_quality: int = 100
     formats: tuple[str, ...] = ("jpeg", "webp", "avif", "png")
+    #: Widths anyone may ask for unsigned as ``?w=W[&f=]`` (fit inside), as Next.js's
+    #: ``deviceSizes`` + ``imageSizes``: a front-end's loader asks for any of them without
+    #: a secret, and the set of objects a stranger can make stays bounded.
+    widths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,14 @@ class AdHoc:
         if self.quality is not None:
             parts.append(f"q{self.quality}")
         return "-".join(parts)
+
+    def unsigned_ok(self, limits: Limits) -> bool:
+        """Whether this is ``?w=W`` with ``W`` in the unsigned widths (no signature)."""
+        return self.width in limits.widths and (self.height, self.fit, self.quality) == (
+            None,
+            "inside",
+            None,
+        )
 
     def spec(self, fmt: str) -> RenditionSpec:
         """The rendition this asks for, in one format (upscaling off, as named ones)."""
