@@ -106,7 +106,8 @@ def verify(
         return Verdict(Check.BAD)
     expires = params.get(EXPIRES)
     if expires is not None:
-        if not expires.isdigit() or len(expires) > 12:
+        # ASCII digits only, as the edge reads them ("²".isdigit() holds; int() fails).
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             return Verdict(Check.BAD_EXPIRY, matched)
         if int(expires) < now:
             return Verdict(Check.EXPIRED, matched)
