@@ -56,7 +56,8 @@ def test_preset_takes_only_a_format() -> None:
     ("text", "message"),
     [
         ("w=100&zoom=2", "unknown parameter zoom"),
-        ("w=100&w=200", "given twice"),
+        ("w=100&w=200", "parameter w is given twice"),
+        ("w=1&h=2&h=3&w=4", "parameters h, w are given twice"),
         ("w=2001", "1..2000"),
         ("w=-1", "whole number"),
         ("w=1e3", "whole number"),

@@ -165,11 +165,16 @@ def _unique(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"use {', '.join(PARAMS)}"
         )
-    params: dict[str, str] = {}
-    for k, v in pairs:
-        if k in params:
-            raise BadRequest(f"parameter {k} is given twice")
-        params[k] = v
+    params = dict(pairs)
+    if len(params) < len(pairs):
+        # Named in sorted order, not by where they repeat: the edge sees the query as one
+        # field per name (CloudFront's querystring object) and must say the same.
+        names = sorted({k for k, _ in pairs if sum(1 for n, _ in pairs if n == k) > 1})
+        many = len(names) > 1
+        raise BadRequest(
+            f"parameter{'s' if many else ''} {', '.join(names)} {'are' if many else 'is'} "
+            "given twice"
+        )
     return params
 
 
