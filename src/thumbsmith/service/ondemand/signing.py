@@ -13,7 +13,7 @@ So two clients that encode the same URL differently (``%20`` or ``+``, ``%7E`` o
 sign the same string, and nobody can move a parameter between the path and the query.
 ``exp`` (Unix seconds), when present, is signed like any parameter and refused once past.
 Several keys are accepted in turn (rotation); each comparison is constant-time. The CloudFront
-Function at the edge implements the same rules: ``tests/vectors/signing.json`` holds the
+Function at the edge implements the same rules: ``tests/vectors/requests.json`` holds the
 cases both must agree on.
 
 Pure: no I/O, no clock of its own (``now`` is passed in).
