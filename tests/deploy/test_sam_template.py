@@ -51,9 +51,10 @@ def sam() -> dict[str, Any]:
 def cfn() -> dict[str, Any]:
     template = sam()
     # `sam validate` replaces a local CodeUri with an S3 URI before translating, too.
-    template["Resources"]["ThumbnailFunction"]["Properties"]["CodeUri"] = (
-        "s3://artifacts-bucket/thumbsmith-lambda.zip"
-    )
+    for function in ("ThumbnailFunction", "OriginFunction"):
+        template["Resources"][function]["Properties"]["CodeUri"] = (
+            "s3://artifacts-bucket/thumbsmith-lambda.zip"
+        )
     old = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     try:
