@@ -9,13 +9,15 @@ import vm from 'node:vm';
 
 const ROOT = new URL('../../', import.meta.url);
 const CODE = readFileSync(new URL('deploy/cloudfront/viewer-request.js', ROOT), 'utf8');
+// What the stack deploys (tests/node/build_edge.mjs): every case runs on both.
+const MINIFIED = readFileSync(new URL('deploy/cloudfront/viewer-request.min.js', ROOT), 'utf8');
 const VECTORS = JSON.parse(readFileSync(new URL('tests/vectors/requests.json', ROOT), 'utf8'));
 const EDGE = 'x-thumbsmith-edge';
 const TTL = { 400: 60, 403: 10, 404: 60 };
 
 // A context with nothing but what the runtime gives: ECMAScript built-ins, require of
 // 'crypto' only, and a clock set to the case's time.
-function load(config, now) {
+function load(config, now, code = CODE) {
   const context = {
     require(name) {
       if (name !== 'crypto') throw new Error(`CloudFront Functions have no module ${name}`);
@@ -24,7 +26,7 @@ function load(config, now) {
     Date: { now: () => now * 1000 },
   };
   vm.createContext(context);
-  vm.runInContext(CODE, context, { filename: 'viewer-request.js' });
+  vm.runInContext(code, context, { filename: 'viewer-request.js' });
   Object.assign(context.CONFIG, config);
   return context.handler;
 }
@@ -60,9 +62,10 @@ function event(request) {
   };
 }
 
+for (const [version, code] of [['source', CODE], ['minified', MINIFIED]])
 for (const { name, request, expect } of VECTORS.cases) {
-  test(name, () => {
-    const handler = load(VECTORS.configs[request.config], request.now);
+  test(`${version}: ${name}`, () => {
+    const handler = load(VECTORS.configs[request.config], request.now, code);
     const out = handler(event(request));
     if (expect.status === 200) {
       assert.equal(out.statusCode, undefined, out.body && out.body.data);
