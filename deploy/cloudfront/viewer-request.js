@@ -18,6 +18,7 @@ var CONFIG = {
   maxQuality: 100,
   formats: 'jpeg,webp,avif,png',
   autoOrder: 'avif,webp,jpeg,png',
+  widths: '',
   signingKeys: ''
 };
 // END CONFIG
@@ -67,7 +68,8 @@ function config() {
     if (r) prefixes.push(r.slice(0, r.lastIndexOf('=')));
   });
   return {presets: presets, names: names, prefixes: prefixes, formats: list(CONFIG.formats),
-    order: list(CONFIG.autoOrder), keys: list(CONFIG.signingKeys)};
+    order: list(CONFIG.autoOrder), keys: list(CONFIG.signingKeys),
+    widths: CONFIG.widths.split(',').filter(w => w.trim()).map(w => +w)};
 }
 
 // Python's urllib.parse.unquote with errors="strict": runs of %XX decode as UTF-8 (or
@@ -188,7 +190,10 @@ function parseQuery(given, cfg) {
     q = +q;
   }
   var id = [w ? 'w' + w : '', h ? 'h' + h : '', fit, fit === 'cover' ? pos : '', q === null ? '' : 'q' + q];
-  return {fmt: fmt, id: id.filter(p => p).join('-'), params: params};
+  // ?w=W alone, W in the allowlist: anyone may ask for it, unsigned (as Next.js's widths).
+  var open = cfg.widths.indexOf(w) >= 0 && h === null && fit === 'inside' && q === null &&
+    !has(params, 's') && !has(params, 'exp');
+  return {fmt: fmt, id: id.filter(p => p).join('-'), params: params, open: open};
 }
 
 function parseAccept(header) {
@@ -226,7 +231,8 @@ function negotiate(accept, formats, order) {
 function checkSignature(key, params, now, cfg) {
   if (!cfg.keys.length) {
     refuse(403, 'ad-hoc renditions need signed URLs and no signing key is set ' +
-      '(THUMBSMITH_ORIGIN_SIGNING_KEYS); p= names a configured rendition');
+      '(THUMBSMITH_ORIGIN_SIGNING_KEYS); p= names a configured rendition, and ' +
+      'w= alone one of THUMBSMITH_ORIGIN_WIDTHS');
   }
   if (!params.s) refuse(403, 'this URL is not signed (s= is missing)');
   var text = '/img/' + key.split('/').map(enc).join('/') + '?' + Object.keys(params)
@@ -262,12 +268,12 @@ function decide(key, given, accept, now, cfg) {
     values.ext = FORMATS[fmt][0];
     return {key: fill(CONFIG.keyTemplate, values), mark: ''};
   }
-  checkSignature(key, query.params, now, cfg);
+  if (!query.open) checkSignature(key, query.params, now, cfg);
   if (auto) fmt = negotiate(accept, cfg.formats, cfg.order);
   values.id = query.id;
   values.ext = FORMATS[fmt][0];
   var out = fill(CONFIG.adhocTemplate, values);
-  return {key: out, mark: hmac(cfg.keys[0], 'thumbsmith-edge:' + out)};
+  return {key: out, mark: query.open || !cfg.keys.length ? '' : hmac(cfg.keys[0], 'thumbsmith-edge:' + out)};
 }
 
 function handler(event) {

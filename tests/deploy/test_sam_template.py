@@ -434,7 +434,7 @@ DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/<Distribution>
 ORIGIN_SETTINGS = {
     "origin_signing_keys", "origin_key_template", "origin_max_side", "origin_max_pixels",
     "origin_max_quality", "origin_formats", "origin_auto_order", "origin_cache_control",
-    "origin_render_timeout", "origin_queue",
+    "origin_render_timeout", "origin_queue", "origin_widths",
 }  # fmt: skip
 
 

@@ -16,13 +16,14 @@ export const STACK_CONFIG = '{bucket:"${BucketName}",renditions:"${Renditions}",
   'prefix:"${Prefix}",rules:"${Rules}",keyTemplate:"{rendition}/{key}.{ext}",' +
   'adhocTemplate:"${OnDemandKeyTemplate}",maxSide:${OnDemandMaxSide},' +
   'maxPixels:${OnDemandMaxPixels},maxQuality:${OnDemandMaxQuality},' +
-  'formats:"${OnDemandFormats}",autoOrder:"${OnDemandAutoOrder}",signingKeys:"${SigningKeys}"}';
+  'formats:"${OnDemandFormats}",autoOrder:"${OnDemandAutoOrder}",widths:"${OnDemandWidths}",' +
+  'signingKeys:"${SigningKeys}"}';
 const LINE = /^( *FunctionCode: !Sub ).*$/m;
 
 const code = (await minify(readFileSync(SOURCE, 'utf8'), {
   ecma: 2015, compress: { passes: 2 }, mangle: true, format: { comments: false },
 })).code + '\n';
-const config = code.match(/CONFIG=(\{[^}]*\})/);
+const config = code.match(/CONFIG=(\{.*?signingKeys:"[^"]*"\})/);
 if (!config) throw new Error('no CONFIG={...} in the minified code');
 const deployed = code.replace(config[1], () => STACK_CONFIG);
 const template = readFileSync(TEMPLATE, 'utf8');

@@ -11,6 +11,11 @@ const ROOT = new URL('../../', import.meta.url);
 const CODE = readFileSync(new URL('deploy/cloudfront/viewer-request.js', ROOT), 'utf8');
 // What the stack deploys (tests/node/build_edge.mjs): every case runs on both.
 const MINIFIED = readFileSync(new URL('deploy/cloudfront/viewer-request.min.js', ROOT), 'utf8');
+// And the code in deploy/template.yaml, its ${Parameter}s given placeholder values (each
+// case sets CONFIG itself): so a build that broke the stack's copy fails here too.
+const TEMPLATE = readFileSync(new URL('deploy/template.yaml', ROOT), 'utf8');
+const DEPLOYED = JSON.parse(TEMPLATE.match(/^ *FunctionCode: !Sub (".*")$/m)[1])
+  .replace(/\$\{(\w+)\}/g, (_, name) => (/^OnDemandMax/.test(name) ? '1' : 'x'));
 const VECTORS = JSON.parse(readFileSync(new URL('tests/vectors/requests.json', ROOT), 'utf8'));
 const EDGE = 'x-thumbsmith-edge';
 const TTL = { 400: 60, 403: 10, 404: 60 };
@@ -62,7 +67,7 @@ function event(request) {
   };
 }
 
-for (const [version, code] of [['source', CODE], ['minified', MINIFIED]])
+for (const [version, code] of [['source', CODE], ['minified', MINIFIED], ['deployed', DEPLOYED]])
 for (const { name, request, expect } of VECTORS.cases) {
   test(`${version}: ${name}`, () => {
     const handler = load(VECTORS.configs[request.config], request.now, code);

@@ -49,6 +49,7 @@ MAIN: dict[str, Any] = {
     "maxQuality": 90,
     "formats": "jpeg,webp,avif,png",
     "autoOrder": "avif,webp,jpeg,png",
+    "widths": "16,640,1080",
     "signingKeys": "new-key,old-key",
 }
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -83,7 +84,11 @@ def rules_of(config: dict[str, Any]) -> RequestRules:
         tuple(r.prefix for r in rules),
     )
     limits = Limits(
-        config["maxSide"], config["maxPixels"], config["maxQuality"], _list(config["formats"])
+        config["maxSide"],
+        config["maxPixels"],
+        config["maxQuality"],
+        _list(config["formats"]),
+        tuple(int(w) for w in config["widths"].split(",") if w.strip()),
     )
     return RequestRules(
         keys,
@@ -148,6 +153,15 @@ def cases() -> list[dict[str, Any]]:
     add("preset png when asked", img, "p=thumb&f=auto", "image/png")
     add("preset default formats", img, "p=card", SAFARI)
     add("q-values pick jpeg over webp", img, "p=medium", "image/webp;q=0.5,image/jpeg;q=0.9")
+    # --- unsigned widths from the allowlist (Next.js's deviceSizes) -----------------------
+    for cfg in ("main", "unsigned"):
+        add(f"allowlisted width, {cfg}", img, "w=640&f=auto", CHROMIUM, cfg)
+        add(f"allowlisted width no f, {cfg}", img, "w=16", CURL, cfg)
+        add(f"width not in the allowlist, {cfg}", img, "w=641", CHROMIUM, cfg)
+        add(f"allowlisted width with q, {cfg}", img, "w=640&q=50", CHROMIUM, cfg)
+        add(f"allowlisted width with h, {cfg}", img, "w=640&h=10", CHROMIUM, cfg)
+        add(f"allowlisted width with exp, {cfg}", img, "w=640&exp=1", CHROMIUM, cfg)
+    add("allowlisted width signed too", img, signed("images/cat.jpg", {"w": "640"}), CHROMIUM)
     add("q=0 refuses avif", img, "p=large", "image/avif;q=0,image/webp")
     add("q over 1 is 0", img, "p=large", "image/avif;q=1.5,image/webp;q=0.1")
     add("q as exponent is 0", img, "p=large", "image/avif;q=1e0, image/webp;q=0.001")
