@@ -197,6 +197,9 @@ PLAN: dict[str, Try] = {
     'uv run thumbsmith backfill s3://BUCKET/images/ --enqueue "$QUEUE_URL"': Try(
         "resolve", "uv run thumbsmith backfill --help", "--enqueue"
     ),
+    # docs/deploy-ondemand.md
+    "uv run python bench/ondemand_cost.py --render-ms 350": Try("run", expect="90% hits"),
+    "node tests/node/build_edge.mjs --check": Try("run", expect="viewer-request.min.js: "),
     BATCH_CSV: Try(
         "run",
         'cd {tmp} && echo \'["images/red flower.jpg", "images/a+b.jpg"]\' > keys.json\n'

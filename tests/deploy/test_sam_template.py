@@ -26,6 +26,7 @@ from cfnlint.api import ManualArgs, lint
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from thumbsmith.service.keys import KeyMapper
 from thumbsmith.tools import package
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,9 +52,10 @@ def sam() -> dict[str, Any]:
 def cfn() -> dict[str, Any]:
     template = sam()
     # `sam validate` replaces a local CodeUri with an S3 URI before translating, too.
-    template["Resources"]["ThumbnailFunction"]["Properties"]["CodeUri"] = (
-        "s3://artifacts-bucket/thumbsmith-lambda.zip"
-    )
+    for function in ("ThumbnailFunction", "OriginFunction"):
+        template["Resources"][function]["Properties"]["CodeUri"] = (
+            "s3://artifacts-bucket/thumbsmith-lambda.zip"
+        )
     old = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     try:
@@ -417,3 +419,227 @@ def test_sam_validate_lint() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "is a valid SAM Template" in proc.stdout + proc.stderr
+
+
+# --- on demand behind CloudFront (EnableOnDemand) ----------------------------------------
+
+ONDEMAND = {
+    "Distribution", "OriginFunction", "OriginFunctionRole", "OriginFunctionUrl",
+    "OriginFunctionUrlPermission", "OriginFunctionInvokePermission", "BucketAccessControl",
+    "FunctionAccessControl", "OutputBucketPolicy", "EdgeFunction", "CachePolicy",
+    "OriginRequestPolicy", "ResponseHeadersPolicy", "AutoResponseHeadersPolicy",
+}  # fmt: skip
+DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/<Distribution>"
+#: The settings the origin helper (branch origin) reads: THUMBSMITH_ORIGIN_* + upper.
+ORIGIN_SETTINGS = {
+    "origin_signing_keys", "origin_key_template", "origin_max_side", "origin_max_pixels",
+    "origin_max_quality", "origin_formats", "origin_auto_order", "origin_cache_control",
+    "origin_render_timeout", "origin_queue", "origin_widths",
+}  # fmt: skip
+
+
+def ondemand(cfn: dict[str, Any], **overrides: str) -> dict[str, Any]:
+    res = resolve(cfn, EnableOnDemand="true", **overrides)
+    assert_acyclic(res)
+    return res
+
+
+def test_ondemand_is_off_by_default(cfn: dict[str, Any]) -> None:
+    res = resolve(cfn)
+    assert not ONDEMAND & set(res)
+    assert "LifecycleConfiguration" not in res["OutputBucket"]["Properties"]
+    assert not of_type(res, "AWS::S3::BucketPolicy")
+
+
+def test_origin_group_bucket_first_then_the_function(cfn: dict[str, Any]) -> None:
+    res = ondemand(cfn)
+    assert set(res) >= ONDEMAND
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    (group,) = config["OriginGroups"]["Items"]
+    assert config["OriginGroups"]["Quantity"] == 1
+    members = [m["OriginId"] for m in group["Members"]["Items"]]
+    assert members == ["output-bucket", "origin-function"] and group["Members"]["Quantity"] == 2
+    codes = group["FailoverCriteria"]["StatusCodes"]
+    assert sorted(codes["Items"]) == [403, 404, 500, 502, 503, 504] and codes["Quantity"] == 6
+
+    bucket, function = origins["output-bucket"], origins["origin-function"]
+    assert bucket["DomainName"] == "<OutputBucket.RegionalDomainName>"
+    assert bucket["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the old OAI
+    assert bucket["OriginAccessControlId"] == "<BucketAccessControl.Id>"
+    assert function["OriginAccessControlId"] == "<FunctionAccessControl.Id>"
+    assert function["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert function["DomainName"] == {
+        "Fn::Select": [2, {"Fn::Split": ["/", "<OriginFunctionUrl.FunctionUrl>"]}]
+    }
+    for name, kind in (("BucketAccessControl", "s3"), ("FunctionAccessControl", "lambda")):
+        oac = res[name]["Properties"]["OriginAccessControlConfig"]
+        assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == (kind, "always")
+    url = res["OriginFunctionUrl"]["Properties"]
+    assert url["AuthType"] == "AWS_IAM" and url["TargetFunctionArn"] == "<OriginFunction.Arn>"
+    assert "OriginShield" not in bucket and "OriginShield" not in function
+
+    shielded = ondemand(cfn, OriginShieldRegion="eu-west-1")
+    for origin in shielded["Distribution"]["Properties"]["DistributionConfig"]["Origins"]:
+        assert origin["OriginShield"] == {"Enabled": True, "OriginShieldRegion": "eu-west-1"}
+
+
+def test_every_behavior_runs_the_edge_function_and_keys_on_the_uri(cfn: dict[str, Any]) -> None:
+    res = ondemand(cfn)
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+    assert [b.get("PathPattern") for b in behaviors] == [None, "img/*"]
+    for b in behaviors:
+        assert b["TargetOriginId"] == "bucket-then-function"
+        assert b["Compress"] is False  # images are compressed already
+        assert b["CachePolicyId"] == "<CachePolicy>"
+        assert b["OriginRequestPolicyId"] == "<OriginRequestPolicy>"
+        assert b["AllowedMethods"] == ["GET", "HEAD"]
+        assert b["FunctionAssociations"] == [
+            {
+                "EventType": "viewer-request",
+                "FunctionARN": "<EdgeFunction.FunctionMetadata.FunctionARN>",
+            }
+        ]
+    assert behaviors[0]["ResponseHeadersPolicyId"] == "<ResponseHeadersPolicy>"
+    assert behaviors[1]["ResponseHeadersPolicyId"] == "<AutoResponseHeadersPolicy>"
+
+    key = res["CachePolicy"]["Properties"]["CachePolicyConfig"]
+    params = key["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert params == {
+        "EnableAcceptEncodingGzip": False,
+        "EnableAcceptEncodingBrotli": False,
+        "QueryStringsConfig": {"QueryStringBehavior": "none"},
+        "HeadersConfig": {"HeaderBehavior": "none"},
+        "CookiesConfig": {"CookieBehavior": "none"},
+    }
+    forwarded = res["OriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+    assert forwarded["HeadersConfig"] == {
+        "HeaderBehavior": "whitelist",
+        "Headers": ["x-thumbsmith-edge"],
+    }
+    assert forwarded["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+
+    def headers(policy: str) -> list[dict[str, Any]]:
+        config = res[policy]["Properties"]["ResponseHeadersPolicyConfig"]
+        items: list[dict[str, Any]] = config.get("CustomHeadersConfig", {}).get("Items", [])
+        return items
+
+    assert headers("AutoResponseHeadersPolicy") == [
+        {"Header": "Vary", "Value": "Accept", "Override": True}
+    ]
+    assert headers("ResponseHeadersPolicy") == []  # a pre-made key never varies
+
+    edge = res["EdgeFunction"]["Properties"]
+    assert edge["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and edge["AutoPublish"]
+
+
+def test_lifecycle_rule_can_never_sweep_a_premade_key(cfn: dict[str, Any]) -> None:
+    from thumbsmith.core.spec import parse_spec
+
+    res = ondemand(cfn)
+    (rule,) = res["OutputBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "_ondemand/"
+    assert set(rule) == {"Id", "Status", "Prefix", "ExpirationInDays"}  # no wider filter
+    # Pre-made keys start with a rendition name (the stack keeps the default template), and
+    # a rendition name cannot start with "_".
+    assert sam()["Parameters"].get("KeyTemplate") is None
+    with pytest.raises(Exception, match="names use letters"):
+        parse_spec("_ondemand=100")
+    keys = KeyMapper("images/", "{bucket}-output", "{rendition}/{key}.{ext}", ("a", "Z9", "m"))
+    for name in ("a", "Z9", "manifest", "failed"):
+        assert not keys.output_key("photos", "images/_ondemand/x.jpg", name).startswith(
+            "_ondemand/"
+        )
+    pattern = re.compile(sam()["Parameters"]["OnDemandKeyTemplate"]["AllowedPattern"])
+    assert pattern.match("_ondemand/{key}/{id}.{ext}")
+    assert not pattern.match("large/{key}/{id}.{ext}") and not pattern.match("_ondemand/{id}")
+
+
+def test_ondemand_least_privilege(cfn: dict[str, Any]) -> None:
+    res = ondemand(cfn)
+    role = res["OriginFunctionRole"]["Properties"]
+    statements = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    assert all(st["Effect"] == "Allow" for st in statements)
+    assert grants(statements) == {
+        ("s3:GetObject", "arn:aws:s3:::photos/images/*"),
+        ("s3:ListBucket", "arn:aws:s3:::photos"),
+        ("s3:ListBucket", "arn:aws:s3:::photos-output"),
+        ("s3:GetObject", "arn:aws:s3:::photos-output/*"),
+        ("s3:PutObject", "arn:aws:s3:::photos-output/*"),
+        ("s3:PutObjectTagging", "arn:aws:s3:::photos-output/*"),
+    }
+    # The pre-generating function's grants do not grow.
+    fn_only = {k: v for k, v in res.items() if k != "OriginFunctionRole"}
+    assert grants(role_statements(fn_only)) == S3_GRANTS | {
+        ("sqs:ReceiveMessage", "<Queue.Arn>"),
+        ("sqs:DeleteMessage", "<Queue.Arn>"),
+        ("sqs:GetQueueAttributes", "<Queue.Arn>"),
+    }
+    (bucket_st,) = res["OutputBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert bucket_st["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert (bucket_st["Effect"], bucket_st["Action"]) == ("Allow", "s3:GetObject")  # no List
+    assert bucket_st["Resource"] == "arn:aws:s3:::photos-output/*"
+    assert bucket_st["Condition"] == {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}}
+    perms = {k: v["Properties"] for k, v in of_type(res, "AWS::Lambda::Permission").items()}
+    assert {p["Action"] for p in perms.values()} == {
+        "lambda:InvokeFunctionUrl",
+        "lambda:InvokeFunction",
+    }
+    for p in perms.values():
+        assert p["Principal"] == "cloudfront.amazonaws.com" and p["SourceArn"] == DISTRIBUTION_ARN
+        assert p["FunctionName"] == "<OriginFunction>"
+    assert perms["OriginFunctionUrlPermission"]["FunctionUrlAuthType"] == "AWS_IAM"
+    assert perms["OriginFunctionInvokePermission"]["InvokedViaFunctionUrl"] is True
+
+
+def test_origin_function_settings(cfn: dict[str, Any]) -> None:
+    from thumbsmith import settings
+
+    res = ondemand(cfn, SigningKeys="k2,k1", OnDemandReservedConcurrency="25")
+    fn = res["OriginFunction"]["Properties"]
+    thumb = res["ThumbnailFunction"]["Properties"]
+    source = sam()["Resources"]
+    assert fn["Handler"] == thumb["Handler"] == "thumbsmith.aws_lambda.handler"
+    assert (
+        source["OriginFunction"]["Properties"]["CodeUri"]
+        == source["ThumbnailFunction"]["Properties"]["CodeUri"]
+    )
+    assert (fn["MemorySize"], fn["Timeout"], fn["ReservedConcurrentExecutions"]) == (
+        "1769",
+        "30",
+        "25",
+    )
+    assert "ReservedConcurrentExecutions" not in ondemand(cfn)["OriginFunction"]["Properties"]
+    env = fn["Environment"]["Variables"]
+    assert env["THUMBSMITH_ORIGIN_SIGNING_KEYS"] == "k2,k1"
+    assert env["THUMBSMITH_OUTPUT_BUCKET"] == "photos-output"
+    names = {f.name for f in settings.fields()}
+    if any(n.startswith("origin_") for n in names):  # once the origin's settings exist
+        assert names >= ORIGIN_SETTINGS
+    for var in env:
+        if var.startswith("THUMBSMITH_"):
+            assert var[len("THUMBSMITH_") :].lower() in names | ORIGIN_SETTINGS, var
+    assert sam()["Parameters"]["SigningKeys"]["NoEcho"] is True
+
+
+def test_edge_function_fits_with_the_longest_parameters(cfn: dict[str, Any]) -> None:
+    """CloudFront refuses a function over 10 KB: the code with every parameter that
+    reaches it at its longest still fits."""
+    params = sam()["Parameters"]
+    longest = {
+        name: "x" * int(spec["MaxLength"])
+        if "MaxLength" in spec
+        else str(spec.get("MaxValue", spec.get("Default", "")))
+        for name, spec in params.items()
+    }
+    longest |= {
+        "BucketName": "x" * 56,
+        "OnDemandFormats": "jpeg,webp,avif,png",
+        "OnDemandAutoOrder": "avif,webp,jpeg,png",
+    }
+    longest["EnableOnDemand"] = "true"
+    code = resolve(cfn, **longest)["EdgeFunction"]["Properties"]["FunctionCode"]
+    assert "${" not in code
+    assert len(code.encode()) <= 10 * 1024, len(code.encode())
+    assert TEMPLATE.stat().st_size < 51_200  # what CloudFormation takes without S3

@@ -17,7 +17,7 @@ from thumbsmith.runners.target import parse_target
 
 
 @pytest.fixture(autouse=True)
-def _reset_engine() -> Any:
+def _reset_vips() -> Any:
     yield
     configure(1)
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from thumbsmith.core.decoders.sniff import Header, sniff, sniff_format
-    from thumbsmith.core.engine import configure
     from thumbsmith.core.formats import ALLOWED_FORMATS
     from thumbsmith.core.hints import Hints, parse_focus
     from thumbsmith.core.options import RenderOptions
@@ -23,13 +22,14 @@ if TYPE_CHECKING:
     from thumbsmith.core.rendering import render
     from thumbsmith.core.result import RenderResult, Rendition, SourceFacts
     from thumbsmith.core.spec import RenditionSpec, parse_renditions
+    from thumbsmith.core.vips_setup import configure
 
 _WHERE = {
     "ALLOWED_FORMATS": "formats",
     "Header": "decoders.sniff",
     "sniff": "decoders.sniff",
     "sniff_format": "decoders.sniff",
-    "configure": "engine",
+    "configure": "vips_setup",
     "Hints": "hints",
     "parse_focus": "hints",
     "RenderOptions": "options",

@@ -17,7 +17,7 @@ from thumbsmith.core.spec import RenditionSpec
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class PlannedOutput:
     """One rendition to make: its spec, where it goes in the output, its upright size.
 
     ``width`` x ``height`` is the output; ``resize_width`` x ``resize_height`` the whole
@@ -55,7 +55,7 @@ class Job:
     orientation: int = 1  # load: EXIF orientation 1..8 of the stored pixels
     source_size: tuple[int, int] = (0, 0)  # load: upright, at full scale
     has_alpha: bool = False  # load
-    targets: list[Target] = field(default_factory=list)  # plan: largest resize first
+    targets: list[PlannedOutput] = field(default_factory=list)  # plan: largest resize first
     frames: pyvips.Image | None = None  # load: every frame, for animated renditions
     # target index -> the whole upright image at the target's resize size
     # (resize_largest, orient, cascade); then crop and pad shape them into ``outputs``.
@@ -87,7 +87,7 @@ class Job:
             raise RuntimeError("pipeline order: 'load' must run before this step")
         return self.source_size
 
-    def require_targets(self) -> list[Target]:
+    def require_targets(self) -> list[PlannedOutput]:
         if not self.targets:
             raise RuntimeError("pipeline order: 'plan' must run before this step")
         return self.targets

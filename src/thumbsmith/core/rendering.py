@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import pyvips
 
 from thumbsmith.core.decoders.jpeg_markers import is_cut_short
-from thumbsmith.core.engine import ensure_configured
 from thumbsmith.core.hints import Hints
 from thumbsmith.core.job import Job
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.pipeline import run
 from thumbsmith.core.result import RenderResult
 from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.core.vips_setup import ensure_configured
 from thumbsmith.errors import CorruptImage, ImageError, ThumbsmithError
 
 

@@ -42,7 +42,7 @@ def start(settings: Settings, *, logs: LogFormat = "keep", verbose: bool = False
     ``logs``: ``json`` (one JSON object a line, Powertools' format: worker, receiver),
     ``text`` (the CLI), or ``keep`` (a handler is already installed, e.g. Lambda's).
     """
-    from thumbsmith.core.engine import configure  # pyvips loads here, once per process
+    from thumbsmith.core.vips_setup import configure  # pyvips loads here, once per process
 
     configure(settings.vips_concurrency)
     level = "DEBUG" if verbose else settings.log_level.upper()

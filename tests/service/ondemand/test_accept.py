@@ -48,3 +48,18 @@ def test_parse_accept_ignores_junk() -> None:
         "image/webp": 0.0,
         "image/avif": 0.0,
     }
+
+
+def test_q_follows_rfc_9110_grammar_only() -> None:
+    """What float() would take beyond the grammar counts as 0 here and at the edge."""
+    header = "image/a;q=0.125, image/b;q=1.000, image/c;q=1e-1, image/d;q=inf, image/e;q=\u0661"
+    assert parse_accept(header + ", image/f;q=0.1234, image/g;q=.5, image/h;q= 0.5 ") == {
+        "image/a": 0.125,
+        "image/b": 1.0,
+        "image/c": 0.0,
+        "image/d": 0.0,
+        "image/e": 0.0,
+        "image/f": 0.0,
+        "image/g": 0.0,
+        "image/h": 0.5,
+    }

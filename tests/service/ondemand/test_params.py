@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from thumbsmith.errors import BadRequest
@@ -19,7 +21,7 @@ LIMITS = Limits(max_side=2000, max_pixels=2_000_000, max_quality=90)
 
 
 def q(text: str) -> list[tuple[str, str]]:
-    return [tuple(p.split("=", 1)) for p in text.split("&")]  # type: ignore[misc]
+    return parse_qsl(text, keep_blank_values=True)
 
 
 def test_same_rendition_one_id() -> None:
@@ -54,10 +56,14 @@ def test_preset_takes_only_a_format() -> None:
     ("text", "message"),
     [
         ("w=100&zoom=2", "unknown parameter zoom"),
-        ("w=100&w=200", "given twice"),
+        ("w=100&w=200", "parameter w is given twice"),
+        ("w=1&h=2&h=3&w=4", "parameters h, w are given twice"),
         ("w=2001", "1..2000"),
         ("w=-1", "whole number"),
         ("w=1e3", "whole number"),
+        ("w=%C2%B2", "whole number"),  # "²".isdigit() holds, int() fails: ASCII digits only
+        ("w=%D9%A1%D9%A2", "whole number"),  # Arabic-Indic 12: the edge reads 0-9 only
+        ("w=10&q=%D9%A1", "1..90"),
         ("f=gif&w=10", "not a format"),
         ("fit=cover&w=10", "both sides"),
         ("w=10&h=10&pos=entropy", "fit=cover only"),
@@ -90,7 +96,8 @@ def test_ids_read_back(adhoc: AdHoc) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "w640", "w0640-inside", "w640-inside-center", "w640-h480-cover", "w640-zoom",
-     "w640-inside-q", "h480-w640-inside", "w640-h480-fill-attention", "../w640-inside"],
+     "w640-inside-q", "h480-w640-inside", "w640-h480-fill-attention", "../w640-inside",
+     "w\u0661\u0662-inside"],
 )  # fmt: skip
 def test_other_names_are_not_ids(text: str) -> None:
     assert parse_id(text) is None

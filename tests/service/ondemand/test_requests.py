@@ -5,7 +5,7 @@ from __future__ import annotations
 from thumbsmith.core.spec import parse_renditions
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.ondemand import signing
-from thumbsmith.service.ondemand.params import edge_mark_ok
+from thumbsmith.service.ondemand.params import Limits, edge_mark_ok
 from thumbsmith.service.ondemand.requests import RequestRules, decide
 
 SPECS = parse_renditions("large=1280:jpeg+webp+avif,thumb=160x160:cover:jpeg+png")
@@ -67,3 +67,15 @@ def test_sources_only_under_the_prefixes() -> None:
     assert decide("other/cat.jpg", [("p", "large")], None, 0, RULES).status == 404
     assert decide("images/../x.jpg", [("p", "large")], None, 0, RULES).status == 400
     assert decide("images/cat.jpg", [("p", "large"), ("x", "1")], None, 0, RULES).status == 400
+
+
+def test_allowlisted_widths_need_no_signature() -> None:
+    widths = RequestRules(KEYS, "photos", RULES.renditions, limits=Limits(widths=(640, 1080)))
+    d = decide("images/cat.jpg", [("w", "640"), ("f", "auto")], CHROMIUM, 0, widths)
+    assert (d.status, d.output_key, d.mark) == (
+        200,
+        "_ondemand/images/cat.jpg/w640-inside.avif",
+        "",
+    )
+    for pairs in ([("w", "641")], [("w", "640"), ("q", "50")], [("w", "640"), ("h", "10")]):
+        assert decide("images/cat.jpg", pairs, None, 0, widths).status == 403, pairs

@@ -40,6 +40,10 @@ def test_verify_good_tampered_wrong_key_rotated_expired() -> None:
     bad_exp = {**params, "exp": "soon"}
     bad_exp["s"] = signing.sign("images/cat.jpg", bad_exp, "new")
     assert signing.verify("images/cat.jpg", bad_exp, ["new"], now=0).check is Check.BAD_EXPIRY
+    for digits in ("\u00b2", "\u0661\u0662"):  # digits to str.isdigit(), not to the edge
+        odd = {**params, "exp": digits}
+        odd["s"] = signing.sign("images/cat.jpg", odd, "new")
+        assert signing.verify("images/cat.jpg", odd, ["new"], now=0).check is Check.BAD_EXPIRY
 
 
 def test_signed_path_verifies_after_a_round_trip_through_a_query_parser() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyvips
 
-from thumbsmith.core.job import Job, Target
+from thumbsmith.core.job import Job, PlannedOutput
 from thumbsmith.core.ops import materialise, resize_exact
 from thumbsmith.core.steps.flatten import with_alpha
 from thumbsmith.core.steps.pad import pad
@@ -29,7 +29,7 @@ def step_animate(job: Job) -> None:
             job.animated[target.index] = materialise(_frames(job, strip, target), job)
 
 
-def _frames(job: Job, strip: pyvips.Image, target: Target) -> pyvips.Image:
+def _frames(job: Job, strip: pyvips.Image, target: PlannedOutput) -> pyvips.Image:
     page_height = job.outputs[target.index].height
     source_height = strip.get("page-height") if strip.get_typeof("page-height") else strip.height
     count = strip.height // source_height

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from thumbsmith.core.job import Job, Target
+from thumbsmith.core.job import Job, PlannedOutput
 from thumbsmith.core.ops import materialise, resize_exact
 
 
@@ -14,7 +14,7 @@ def step_resize_largest(job: Job) -> None:
     job.resized[largest.index] = job.image
 
 
-def stored_size(job: Job, target: Target) -> tuple[int, int]:
+def stored_size(job: Job, target: PlannedOutput) -> tuple[int, int]:
     """A target's resize size in the stored (not yet rotated) orientation."""
     w, h = target.resize
     return (h, w) if job.swapped else (w, h)

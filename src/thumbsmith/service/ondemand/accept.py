@@ -15,6 +15,7 @@ vectors (``tests/vectors/``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from thumbsmith.core.formats import OUTPUT, single_url_order
@@ -23,10 +24,14 @@ from thumbsmith.core.formats import OUTPUT, single_url_order
 DEFAULT_ORDER = ("avif", "webp", "jpeg", "png")
 #: Formats any image client shows; a wildcard in ``Accept`` vouches only for these.
 UNIVERSAL_RANK = 1
+#: RFC 9110 §12.4.2 ``qvalue``, ASCII digits only: float() would also take "1e-1", "inf"
+#: and other scripts' digits, which the edge's JavaScript reads differently.
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 
 
 def parse_accept(header: str) -> dict[str, float]:
-    """``{media range: q}``; a malformed q counts as 0, a repeated range keeps its first."""
+    """``{media range: q}``; a q outside RFC 9110's grammar counts as 0, a repeated range
+    keeps its first."""
     ranges: dict[str, float] = {}
     for part in header.split(","):
         fields = [f.strip() for f in part.split(";")]
@@ -37,11 +42,8 @@ def parse_accept(header: str) -> dict[str, float]:
         for param in fields[1:]:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-                q = q if 0.0 <= q <= 1.0 else 0.0
+                text = value.strip()
+                q = float(text) if _QVALUE.fullmatch(text) else 0.0
         ranges.setdefault(media, q)
     return ranges
 

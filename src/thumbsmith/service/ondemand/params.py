@@ -40,7 +40,9 @@ AUTO = "auto"
 #: The header the edge adds to an ad-hoc request it checked (see :func:`edge_mark`).
 EDGE_HEADER = "x-thumbsmith-edge"
 _EDGE_CONTEXT = "thumbsmith-edge:"
-_ID = re.compile(r"^(?:w(\d{1,5}))?(?:-?h(\d{1,5}))?-([a-z]+)(?:-([a-z]+))?(?:-q(\d{1,3}))?$")
+_ID = re.compile(
+    r"^(?:w(\d{1,5}))?(?:-?h(\d{1,5}))?-([a-z]+)(?:-([a-z]+))?(?:-q(\d{1,3}))?$", re.ASCII
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,10 @@ class Limits:
     max_pixels: int = 16_777_216
     max_quality: int = 100
     formats: tuple[str, ...] = ("jpeg", "webp", "avif", "png")
+    #: Widths anyone may ask for unsigned as ``?w=W[&f=]`` (fit inside), as Next.js's
+    #: ``deviceSizes`` + ``imageSizes``: a front-end's loader asks for any of them without
+    #: a secret, and the set of objects a stranger can make stays bounded.
+    widths: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,14 @@ class AdHoc:
         if self.quality is not None:
             parts.append(f"q{self.quality}")
         return "-".join(parts)
+
+    def unsigned_ok(self, limits: Limits) -> bool:
+        """Whether this is ``?w=W`` with ``W`` in the unsigned widths (no signature)."""
+        return self.width in limits.widths and (self.height, self.fit, self.quality) == (
+            None,
+            "inside",
+            None,
+        )
 
     def spec(self, fmt: str) -> RenditionSpec:
         """The rendition this asks for, in one format (upscaling off, as named ones)."""
@@ -163,11 +177,16 @@ def _unique(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"use {', '.join(PARAMS)}"
         )
-    params: dict[str, str] = {}
-    for k, v in pairs:
-        if k in params:
-            raise BadRequest(f"parameter {k} is given twice")
-        params[k] = v
+    params = dict(pairs)
+    if len(params) < len(pairs):
+        # Named in sorted order, not by where they repeat: the edge sees the query as one
+        # field per name (CloudFront's querystring object) and must say the same.
+        names = sorted({k for k, _ in pairs if sum(1 for n, _ in pairs if n == k) > 1})
+        many = len(names) > 1
+        raise BadRequest(
+            f"parameter{'s' if many else ''} {', '.join(names)} {'are' if many else 'is'} "
+            "given twice"
+        )
     return params
 
 
@@ -186,9 +205,15 @@ def _side(params: Mapping[str, str], name: str, limits: Limits) -> int | None:
     raw = params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= limits.max_side:
+    if not _digits(raw) or not 1 <= int(raw) <= limits.max_side:
         raise BadRequest(f"{name}={raw} is not a whole number of pixels in 1..{limits.max_side}")
     return int(raw)
+
+
+def _digits(raw: str) -> bool:
+    # ASCII only: str.isdigit() also holds for "²" (int() then raises) and for other
+    # scripts' digits ("١٢" is 12), which the edge's JavaScript twin does not read.
+    return raw.isascii() and raw.isdigit()
 
 
 def _choice(params: Mapping[str, str], name: str, choices: Sequence[str], default: str) -> str:
@@ -202,7 +227,7 @@ def _quality(params: Mapping[str, str], fmt: str, limits: Limits) -> int | None:
     raw = params.get("q")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= limits.max_quality:
+    if not _digits(raw) or not 1 <= int(raw) <= limits.max_quality:
         raise BadRequest(f"q={raw} is not a quality in 1..{limits.max_quality}")
     if fmt != AUTO and not OUTPUT[fmt].lossy:
         raise BadRequest(f"q= means nothing for {fmt}, which is lossless")

@@ -93,7 +93,8 @@ def decide(
     if query.preset is not None:
         return _named(source_key, query.preset, query.format, accept_header, rules, has_alpha)
     assert query.adhoc is not None and query.params is not None
-    refused = _check_signature(source_key, query.params, now, rules)
+    unsigned = query.adhoc.unsigned_ok(rules.limits) and not {"s", "exp"} & set(query.params)
+    refused = None if unsigned else _check_signature(source_key, query.params, now, rules)
     if refused is not None:
         return refused
     auto = query.format == AUTO
@@ -106,7 +107,7 @@ def decide(
     )
     spec = query.adhoc.spec(fmt)
     key = rules.adhoc_key(source_key, spec.name, fmt)
-    mark = edge_mark(key, rules.signing_keys[0])
+    mark = edge_mark(key, rules.signing_keys[0]) if rules.signing_keys and not unsigned else ""
     return Decision(200, output_key=key, format=fmt, spec=spec, auto=auto, mark=mark)
 
 
@@ -138,7 +139,8 @@ def _check_signature(
         return Decision(
             403,
             "ad-hoc renditions need signed URLs and no signing key is set "
-            "(THUMBSMITH_ORIGIN_SIGNING_KEYS); p= names a configured rendition",
+            "(THUMBSMITH_ORIGIN_SIGNING_KEYS); p= names a configured rendition, and "
+            "w= alone one of THUMBSMITH_ORIGIN_WIDTHS",
         )
     verdict = signing.verify(source_key, params, rules.signing_keys, now)
     if verdict.check is signing.Check.BAD_EXPIRY:

@@ -13,7 +13,7 @@ So two clients that encode the same URL differently (``%20`` or ``+``, ``%7E`` o
 sign the same string, and nobody can move a parameter between the path and the query.
 ``exp`` (Unix seconds), when present, is signed like any parameter and refused once past.
 Several keys are accepted in turn (rotation); each comparison is constant-time. The CloudFront
-Function at the edge implements the same rules: ``tests/vectors/signing.json`` holds the
+Function at the edge implements the same rules: ``tests/vectors/requests.json`` holds the
 cases both must agree on.
 
 Pure: no I/O, no clock of its own (``now`` is passed in).
@@ -127,7 +127,8 @@ def verify(
         return Verdict(Check.BAD)
     expires = params.get(EXPIRES)
     if expires is not None:
-        if not expires.isdigit() or len(expires) > 12:
+        # ASCII digits only, as the edge reads them ("²".isdigit() holds; int() fails).
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             return Verdict(Check.BAD_EXPIRY, matched)
         if int(expires) < now:
             return Verdict(Check.EXPIRED, matched)
