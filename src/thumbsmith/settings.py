@@ -223,6 +223,12 @@ def _format_list(value: str) -> None:
         raise ValueError(f"{', '.join(bad) or 'none'}: use formats from {', '.join(EXTENSIONS)}")
 
 
+def _widths(value: str) -> None:
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= 16384:
+            raise ValueError(f"{part!r} is not a width in 1..16384; separate widths by commas")
+
+
 def _listen(value: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
@@ -581,6 +587,14 @@ class Settings:
         group="origin",
         check=_format_list,
     )
+    origin_widths: str = setting(
+        "16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840",
+        "Widths anyone may ask for unsigned as /img/KEY?w=W[&f=] (fit inside), separated by "
+        "commas; empty: every ad-hoc request is signed. Next.js's deviceSizes and imageSizes, "
+        "so a front-end loader needs no secret and strangers can make only so many objects.",
+        group="origin",
+        check=_widths,
+    )
     origin_cache_control: str = setting(
         "public, max-age=31536000, immutable",
         "Cache-Control of the origin's rendition answers (errors get short ones: 60 s for "
@@ -647,6 +661,7 @@ class Settings:
             max_pixels=self.origin_max_pixels,
             max_quality=self.origin_max_quality,
             formats=_formats(self.origin_formats),
+            widths=tuple(sorted({int(w) for w in self.origin_widths.split(",") if w.strip()})),
         )
 
     @property
