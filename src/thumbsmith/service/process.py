@@ -219,6 +219,12 @@ class Processor:
         outcome.renditions = self._write(out_bucket, source, result, survey.stale)
         outcome.bytes_out = sum(w.bytes for w in outcome.renditions)
         self._publish(source.info, result, outcome, survey)
+        if survey.manifest.state is State.STALE:
+            # A replaced source: the origin's ad-hoc renditions of the old bytes must not be
+            # served as this one's (those it made of the new bytes already are kept).
+            outcome.deleted += self._remove_adhoc(
+                event.bucket, out_bucket, event.key, keep_etag=source.info.etag
+            )
         return outcome
 
     def _read_and_render(
@@ -365,9 +371,18 @@ class Processor:
             return Outcome(event, Status.IGNORED, "source exists again; renditions kept")
         return outcome
 
-    def _remove_adhoc(self, bucket: str, out_bucket: str, key: str) -> list[str]:
+    def _made_of(self, out_bucket: str, out_key: str) -> str | None:
+        try:
+            return self.store.head(out_bucket, out_key).metadata.get(META_SOURCE_ETAG)
+        except ObjectNotFound:
+            return None
+
+    def _remove_adhoc(
+        self, bucket: str, out_bucket: str, key: str, *, keep_etag: str | None = None
+    ) -> list[str]:
         """The origin's ad-hoc renditions of ``key``: one prefix listing (only keys that
-        read back to this very source: ``images/a.jpg/b.jpg``'s share the prefix)."""
+        read back to this very source: ``images/a.jpg/b.jpg``'s share the prefix); with
+        ``keep_etag``, those made of that source version stay (one HEAD each)."""
         template = self.config.adhoc_template
         gone = []
         try:
@@ -375,7 +390,10 @@ class Processor:
         except BucketNotFound:
             return []
         for info in listing:
-            if adhoc_source(template, bucket, info.key) == key:
-                self.store.delete(out_bucket, info.key)
-                gone.append(f"s3://{out_bucket}/{info.key}")
+            if adhoc_source(template, bucket, info.key) != key:
+                continue
+            if keep_etag is not None and self._made_of(out_bucket, info.key) == keep_etag:
+                continue
+            self.store.delete(out_bucket, info.key)
+            gone.append(f"s3://{out_bucket}/{info.key}")
         return gone
