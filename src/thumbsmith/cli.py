@@ -1,4 +1,5 @@
-"""``thumbsmith``: convert, backfill, sync, watch, serve, worker, receive, package, config.
+"""``thumbsmith``: convert, backfill, sync, watch, serve, worker, receive, origin, sign,
+package, config.
 
 Argument parsing and printing only: each command calls a runner, which builds
 ``ObjectEvent``s for the one ``process()``, and prints what it returns: one clear line
@@ -42,7 +43,14 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print("effective endpoints (what boto3 will call):")
     for service, value, where in effective_endpoints(settings):
         print(f"    {service} = {value or '(none)'}    [{where}]")
+    print(f"origin signing: {origin_signing(settings)}")
     return 0
+
+
+def origin_signing(settings: Settings) -> str:
+    """``on (2 keys)`` or ``off``: whether ad-hoc URLs work, never a key."""
+    count = len(settings.origin_keys)
+    return f"on ({count} key{'s' if count > 1 else ''})" if count else "off"
 
 
 def effective_endpoints(settings: Settings) -> list[tuple[str, str, str]]:
@@ -309,6 +317,42 @@ def _cmd_receive(args: argparse.Namespace, settings: Settings) -> int:
     from thumbsmith.runners.receive import run_receive
 
     run_receive(args.listen, settings, workers=args.workers)
+    return 0
+
+
+def _cmd_origin(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.runners.origin import serve_origin
+
+    target = _target(args, settings)
+
+    def ready(url: str) -> None:
+        signing = origin_signing(settings)
+        print(f"origin for {target.display} at {url} (signing {signing}); Ctrl-C stops", flush=True)
+
+    serve_origin(
+        target,
+        settings,
+        args.listen or settings.origin_listen,
+        workers=args.workers,
+        on_ready=ready,
+    )
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
+    from thumbsmith.service.ondemand.signing import sign_url
+
+    keys = settings.origin_keys
+    if not keys:
+        raise ConfigError(
+            "no signing key: set THUMBSMITH_ORIGIN_SIGNING_KEYS (comma-separated, the newest first)"
+        )
+    if args.expires is not None and args.expires <= 0:
+        raise ConfigError(f"--expires {args.expires}: give a number of seconds above 0")
+    try:
+        print(sign_url(args.url, keys[0], expires=args.expires))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return 0
 
 
@@ -594,6 +638,39 @@ def _service_commands(command: Command) -> None:
     p.set_defaults(func=_cmd_receive)
 
     p = command(
+        "origin",
+        help="serve renditions over HTTP, rendering on first request what is not made yet",
+        description="Serve GET /{output key} (the object in the output bucket, else the "
+        "rendition the key names, rendered now and written there) and GET /img/{source "
+        "key}?p=NAME[&f=FORMAT|auto] or the signed ?w=&h=&fit=&pos=&q=&f=&exp=&s= "
+        "(THUMBSMITH_ORIGIN_SIGNING_KEYS). See docs/origin.md. Ctrl-C or SIGTERM stops it.",
+        epilog=ENDPOINTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", metavar="ROOT/BUCKET|s3://BUCKET/PREFIX", help=TARGET_HELP)
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="address to listen on (default THUMBSMITH_ORIGIN_LISTEN, 127.0.0.1:8090; port 0 "
+        "picks a free one; anything but loopback is reachable from other machines)",
+    )
+    p.add_argument("--prefix", help="source key prefix (default: THUMBSMITH_PREFIX)")
+    p.add_argument("--workers", type=int, help="render processes (default: one per core)")
+    p.set_defaults(func=_cmd_origin)
+
+    p = command(
+        "sign",
+        help="print an on-demand /img/ URL signed with THUMBSMITH_ORIGIN_SIGNING_KEYS",
+    )
+    p.add_argument(
+        "url", metavar="URL", help="e.g. 'https://cdn.example.com/img/images/cat.jpg?w=640&f=webp'"
+    )
+    p.add_argument(
+        "--expires", type=int, metavar="SECONDS", help="refused this many seconds from now (exp=)"
+    )
+    p.set_defaults(func=_cmd_sign)
+
+    p = command(
         "worker",
         help="consume S3 events from an SQS(-compatible) queue",
         epilog=ENDPOINTS_HELP,
@@ -645,7 +722,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         # Ctrl-C is how watch and serve stop, even while they are starting up.
-        return 0 if args.command in ("watch", "serve") else 130
+        return 0 if args.command in ("watch", "serve", "origin") else 130
 
 
 if __name__ == "__main__":

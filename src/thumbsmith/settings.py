@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from thumbsmith.core.formats import EXTENSIONS
+from thumbsmith.core.formats import EXTENSIONS, OUTPUT_NAMES
 from thumbsmith.core.options import RenderOptions
 from thumbsmith.core.quality import MATCH, Quality
 from thumbsmith.core.spec import (
@@ -35,6 +35,10 @@ from thumbsmith.core.spec import (
 from thumbsmith.endpoints import check_aws_environment, check_endpoint
 from thumbsmith.errors import ConfigError, SpecError
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ondemand.keys import KeyReader, adhoc_source
+from thumbsmith.service.ondemand.params import Limits
+from thumbsmith.service.ondemand.requests import DEFAULT_ADHOC_TEMPLATE
+from thumbsmith.service.ondemand.signing import parse_keys
 from thumbsmith.service.rules import Rule, format_rules, parse_rules, rules_from_tables
 
 ENV_PREFIX = "THUMBSMITH_"
@@ -187,6 +191,42 @@ def _base_url(value: str) -> None:
 def _bucket_template(value: str) -> None:
     if not value or set(re.findall(r"{([^}]*)}", value)) - {"bucket"}:
         raise ValueError("must be a bucket name, optionally with '{bucket}'")
+
+
+def _signing_keys(value: str) -> None:
+    if any(len(k) < 16 for k in parse_keys(value)):
+        raise ValueError(
+            "each key must be at least 16 characters (a random one: openssl rand -hex 32)"
+        )
+
+
+def _adhoc_template(value: str) -> None:
+    unknown = set(re.findall(r"{([^}]*)}", value)) - {"key", "id", "ext", "bucket"}
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use key, id, ext, bucket")
+    for name in ("key", "id", "ext"):
+        if value.count("{" + name + "}") != 1:
+            raise ValueError(f"must contain '{{{name}}}' once")
+    tail = value.partition("{key}")[2]
+    if not tail.startswith("/") or "{bucket}" in tail or "{id}" not in tail or "{ext}" not in tail:
+        raise ValueError(
+            "must have '{key}/' before '{id}' and '{ext}' (and '{bucket}', if any, before "
+            "it), so one prefix holds every variant of a source"
+        )
+    _template(value.replace("{id}", "{rendition}"))
+
+
+def _format_list(value: str) -> None:
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if n not in OUTPUT_NAMES]
+    if bad or not names:
+        raise ValueError(f"{', '.join(bad) or 'none'}: use formats from {', '.join(EXTENSIONS)}")
+
+
+def _listen(value: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8090")
 
 
 @dataclass(frozen=True)
@@ -491,6 +531,83 @@ class Settings:
         check=_between(1, 3600),
     )
 
+    # --- origin (on-demand renditions over HTTP) ----------------------------------------
+    origin_signing_keys: str = setting(
+        "",
+        "Keys that sign ad-hoc /img/ URLs (HMAC-SHA256), separated by commas, the newest "
+        "first: URLs are signed with the first and accepted under any (rotation). Each at "
+        "least 16 characters. Empty: ad-hoc renditions are refused (403); named ones work.",
+        group="origin",
+        secret=True,
+        check=_signing_keys,
+    )
+    origin_key_template: str = setting(
+        DEFAULT_ADHOC_TEMPLATE,
+        "Key of each ad-hoc (signed, any box) rendition in the output bucket: '{key}/' (the "
+        "source key) before '{id}' (the canonical options, e.g. w640-h480-cover-attention) "
+        "and '{ext}', so one prefix delete clears every variant of a source. Must not "
+        "produce keys the key template does.",
+        group="origin",
+        check=_adhoc_template,
+    )
+    origin_max_side: int = setting(
+        4096,
+        "Largest width or height an ad-hoc request may ask for, in pixels.",
+        group="origin",
+        check=_between(1, 16384),
+    )
+    origin_max_pixels: int = setting(
+        16_777_216,
+        "Largest box (w x h) an ad-hoc request may ask for, in pixels.",
+        group="origin",
+        check=_between(1, 2**28),
+    )
+    origin_max_quality: int = setting(
+        100,
+        "Highest q= an ad-hoc request may ask for (1-100).",
+        group="origin",
+        check=_between(1, 100),
+    )
+    origin_formats: str = setting(
+        "jpeg,webp,avif,png",
+        "Formats ad-hoc requests may ask for (f=), separated by commas; f=auto chooses among them.",
+        group="origin",
+        check=_format_list,
+    )
+    origin_auto_order: str = setting(
+        "avif,webp,jpeg,png",
+        "Order of preference for f=auto among the formats the client's Accept names (a "
+        "source with alpha prefers those that keep it).",
+        group="origin",
+        check=_format_list,
+    )
+    origin_cache_control: str = setting(
+        "public, max-age=31536000, immutable",
+        "Cache-Control of the origin's rendition answers (errors get short ones: 60 s for "
+        "400/404/422, 10 s for 403, no-store for 5xx).",
+        group="origin",
+    )
+    origin_render_timeout: float = setting(
+        30.0,
+        "Seconds one on-demand render may take before its render process is killed (503).",
+        group="origin",
+        check=_between(1, 900),
+    )
+    origin_queue: int = setting(
+        16,
+        "On-demand renders that may wait for a busy render process; beyond that the origin "
+        "answers 503 with Retry-After.",
+        group="origin",
+        check=_between(0, 10_000),
+    )
+    origin_listen: str = setting(
+        "127.0.0.1:8090",
+        "HOST:PORT `thumbsmith origin` listens on (--listen wins); anything but loopback is "
+        "reachable from other machines.",
+        group="origin",
+        check=_listen,
+    )
+
     # --- derived ----------------------------------------------------------------------
     @cached_property
     def specs(self) -> tuple[RenditionSpec, ...]:
@@ -519,6 +636,24 @@ class Settings:
         return tuple(dict.fromkeys((self.prefix, *(r.prefix for r in self.rule_list))))
 
     @property
+    def origin_keys(self) -> tuple[str, ...]:
+        """The signing keys, the newest first."""
+        return parse_keys(self.origin_signing_keys)
+
+    @property
+    def origin_limits(self) -> Limits:
+        return Limits(
+            max_side=self.origin_max_side,
+            max_pixels=self.origin_max_pixels,
+            max_quality=self.origin_max_quality,
+            formats=_formats(self.origin_formats),
+        )
+
+    @property
+    def origin_order(self) -> tuple[str, ...]:
+        return _formats(self.origin_auto_order)
+
+    @property
     def background_rgb(self) -> tuple[int, int, int]:
         h = self.background.lstrip("#")
         return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
@@ -534,6 +669,12 @@ class Settings:
         merged.update(changes)
         sources = {**self.__dict__.get("_sources", {}), **dict.fromkeys(changes, "code")}
         return _build(merged, sources)
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(OUTPUT_NAMES[n.strip().lower()] for n in text.split(",") if n.strip())
+    )
 
 
 def fields() -> tuple[dataclasses.Field[Any], ...]:
@@ -624,12 +765,38 @@ def _check_keys(settings: Settings, sources: Mapping[str, str]) -> None:
         keys.check_outputs_apart(settings.specs)
     except ConfigError as exc:
         raise fail("key_template", exc) from None
+    try:
+        _check_adhoc_apart(settings)
+    except ConfigError as exc:
+        raise fail("origin_key_template", exc) from None
     if settings.output_bucket == "{bucket}":
         # Any bucket will do; "{bucket}" itself reads right where the key template has it.
         try:
             keys.check_no_recursion("{bucket}")
         except ConfigError as exc:
             raise fail("output_bucket", exc) from None
+
+
+def _check_adhoc_apart(settings: Settings) -> None:
+    """No key the key template gives (a rendition, the manifest, a failure record) reads
+    as an ad-hoc one, and no ad-hoc key as a rendition's: the origin would serve, and
+    delete propagation delete, the wrong object."""
+    keys, template = settings.key_mapper, settings.origin_key_template
+    reader = KeyReader(
+        keys, "bucket", {s.name: s for s in settings.specs}, template, settings.origin_limits
+    )
+    for sample in ("images/a.jpg", "images/a", "a"):
+        named = keys.rendition_keys("bucket", sample) | {keys.manifest_key("bucket", sample)}
+        if (failure := keys.failure_key("bucket", sample)) is not None:
+            named.add(failure)
+        for key in sorted(named):
+            if adhoc_source(template, "bucket", key) is not None:
+                raise ConfigError(f"{key!r}, a key the key template gives, reads as an ad-hoc one")
+        for ext in sorted({EXTENSIONS[f] for f in settings.origin_limits.formats}):
+            key = template.replace("{id}", "w640-inside").replace("{ext}", ext)
+            key = key.replace("{bucket}", "bucket").replace("{key}", sample)
+            if reader.read_named(key) is not None:
+                raise ConfigError(f"ad-hoc key {key!r} reads as a rendition of the key template")
 
 
 def _from_tables(key: str, value: Any) -> Any:

@@ -191,6 +191,7 @@ def _delete_orphans(
         bootstrap.process_config(settings).keys,
         target.bucket,
         tuple(target.prefixes_or(settings)),
+        settings.origin_key_template,
     )
     sources = _sources(store, target, settings, stop)  # listed before the outputs: see judge
     summary.sources = summary.sources or len(sources)

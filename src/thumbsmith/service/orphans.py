@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from thumbsmith.errors import ObjectNotFound, ThumbsmithError
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ondemand.keys import adhoc_source
+from thumbsmith.service.ondemand.requests import DEFAULT_ADHOC_TEMPLATE
 from thumbsmith.service.ports import Store
 from thumbsmith.service.renditions import META_SOURCE_KEY
 
@@ -42,6 +44,7 @@ class Orphans:
     keys: KeyMapper
     bucket: str
     prefixes: tuple[str, ...]
+    adhoc_template: str = DEFAULT_ADHOC_TEMPLATE
 
     @property
     def out_bucket(self) -> str:
@@ -54,7 +57,14 @@ class Orphans:
             out_key for src in sources for out_key in self.keys.rendition_keys(self.bucket, src)
         }
         same_bucket = self.out_bucket == self.bucket
-        return [k for k in outputs if k not in live and not (same_bucket and k in sources)]
+        return [
+            k
+            for k in outputs
+            if k not in live
+            and not (same_bucket and k in sources)
+            # The origin's ad-hoc renditions of a listed source: live, whatever their box.
+            and adhoc_source(self.adhoc_template, self.bucket, k) not in sources
+        ]
 
     def judge(self, out_key: str, sources: Collection[str]) -> Verdict:
         """``sources`` were listed before the outputs, so a source uploaded since is

@@ -22,6 +22,8 @@ from thumbsmith.service import failures, manifest
 from thumbsmith.service.events import EventKind, ObjectEvent
 from thumbsmith.service.failures import FailureRecords, Remember
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ondemand.keys import adhoc_prefix, adhoc_source
+from thumbsmith.service.ondemand.requests import DEFAULT_ADHOC_TEMPLATE
 from thumbsmith.service.outcome import SOURCE_GONE, Outcome, Status
 from thumbsmith.service.ports import Notifier, ObjectInfo, Store, check_key, object_name
 from thumbsmith.service.publish import Found, ManifestPublisher, State
@@ -54,6 +56,7 @@ class ProcessConfig:
     copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
     public_base_url: str = ""  # the manifest's URLs: this + key
     manifest_main: str = ""  # the rendition whose group is the manifest's main one
+    adhoc_template: str = DEFAULT_ADHOC_TEMPLATE  # where the origin puts ad-hoc renditions
 
 
 @dataclass(slots=True)
@@ -356,7 +359,23 @@ class Processor:
                 outcome.deleted.append(f"s3://{out_bucket}/{out_key}")  # as written: URIs
             if (failure_key := self.keys.failure_key(event.bucket, key)) is not None:
                 self.store.delete(out_bucket, failure_key)  # not a rendition: not listed
+            outcome.deleted += self._remove_adhoc(event.bucket, out_bucket, key)
             self.publisher.removed(event.bucket, key, keys, manifest_key)
         if not outcome.deleted:
             return Outcome(event, Status.IGNORED, "source exists again; renditions kept")
         return outcome
+
+    def _remove_adhoc(self, bucket: str, out_bucket: str, key: str) -> list[str]:
+        """The origin's ad-hoc renditions of ``key``: one prefix listing (only keys that
+        read back to this very source: ``images/a.jpg/b.jpg``'s share the prefix)."""
+        template = self.config.adhoc_template
+        gone = []
+        try:
+            listing = list(self.store.list(out_bucket, adhoc_prefix(template, bucket, key)))
+        except BucketNotFound:
+            return []
+        for info in listing:
+            if adhoc_source(template, bucket, info.key) == key:
+                self.store.delete(out_bucket, info.key)
+                gone.append(f"s3://{out_bucket}/{info.key}")
+        return gone

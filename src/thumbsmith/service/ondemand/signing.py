@@ -27,7 +27,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 PREFIX = "/img/"
 SIGNATURE = "s"
@@ -69,6 +69,27 @@ def signed_path(source_key: str, params: Mapping[str, str], key: str | bytes) ->
     """``/img/{key}?{params}&s=...``: the path and query of a signed URL."""
     path = PREFIX + "/".join(encode(segment) for segment in source_key.split("/"))
     return f"{path}?{signed_query(source_key, params, key)}"
+
+
+def sign_url(
+    url: str, key: str | bytes, *, expires: float | None = None, now: float | None = None
+) -> str:
+    """``url`` (``/img/...?w=640&f=webp`` or a whole ``https://host/img/...`` one) signed
+    with ``key``; ``expires``: seconds from ``now`` (default: the clock) until it is
+    refused, as ``exp``. A ``s`` (or, with ``expires``, an ``exp``) already there is
+    replaced. Raises :class:`ValueError` for a URL that is no ``/img/`` one."""
+    import time
+
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if not path.startswith(PREFIX) or len(path) == len(PREFIX):
+        raise ValueError(f"{url!r} is not an on-demand URL: its path must be {PREFIX}SOURCE_KEY")
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params.pop(SIGNATURE, None)
+    if expires is not None:
+        params[EXPIRES] = str(int((time.time() if now is None else now) + expires))
+    head = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    return head + signed_path(path[len(PREFIX) :], params, key)
 
 
 class Check(StrEnum):
