@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import mimetypes
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -237,7 +238,11 @@ class Origin:
             found = self.sources.locate(ObjectEvent(self.config.bucket, source_key))
         except (ObjectNotFound, BucketNotFound):
             return False
-        return found is not None and (found[1].content_type or "") in _ALPHA_TYPES
+        if found is None:
+            return False
+        # The type the store has, else the one the name says (a local file has none).
+        kind = found[1].content_type or mimetypes.guess_type(found[1].key)[0] or ""
+        return kind in _ALPHA_TYPES
 
     def source(self, plan: Plan) -> ObjectInfo:
         """The source's HEAD, found the way ``process()`` finds it; :class:`Refused` 404
