@@ -23,7 +23,7 @@ from urllib.parse import quote
 from thumbsmith.core.formats import OUTPUT, single_url_order
 from thumbsmith.core.result import SourceFacts
 from thumbsmith.core.spec import RenditionSpec
-from thumbsmith.service.ondemand.signing import PREFIX, encode
+from thumbsmith.service.ondemand import signing
 from thumbsmith.service.renditions import StoredRendition
 
 if TYPE_CHECKING:
@@ -204,8 +204,8 @@ def loader(origin_url: str, source_key: str) -> str:
     front-end to fill in: ``https://img.example.com/img/images/cat.jpg?w={width}``. The
     key is spelled as the origin signs it (each segment percent-encoded); no ``f=``, so
     the origin picks the format from ``Accept`` (and answers ``Vary: Accept``)."""
-    path = "/".join(encode(segment) for segment in source_key.split("/"))
-    return f"{base_prefix(origin_url)}{PREFIX.lstrip('/')}{path}?w={{width}}"
+    path = "/".join(signing.encode(segment) for segment in source_key.split("/"))
+    return f"{base_prefix(origin_url)}{signing.PREFIX.lstrip('/')}{path}?w={{width}}"
 
 
 def _by_format(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
