@@ -241,8 +241,11 @@ def make_servers(peers: Sequence[str], tmp: Path) -> dict[str, Server]:
 def thumbor_conf(root: Path, results: Path) -> str:
     # Fair to the others: files from the folder, originals not cached (each render reads
     # the file), results kept on disk (its answer to a repeat request), upright, no EXIF.
+    # Pillow's AVIF encoder takes a thread per CPU unless told: one, as everyone here.
     return "\n".join(
         [
+            "import PIL.AvifImagePlugin",
+            "PIL.AvifImagePlugin.DEFAULT_MAX_THREADS = 1",
             "LOADER = 'thumbor.loaders.file_loader'",
             f"FILE_LOADER_ROOT_PATH = {str(root)!r}",
             "STORAGE = 'thumbor.storages.no_storage'",
@@ -264,33 +267,43 @@ def image_width(data: bytes) -> int:
     return int(pyvips.Image.new_from_buffer(data, "").width)
 
 
-def render_floor(
-    images: dict[str, bytes], formats: Sequence[str], reps: int, static: Path
-) -> dict[tuple[str, str], float]:
-    """``core.render`` of the one rendition in this process; writes the static floor's files."""
-    from thumbsmith.core import RenderOptions, configure, render
-    from thumbsmith.service.ondemand.params import AdHoc
+class RenderFloor:
+    """``core.render`` of the one rendition in this process, one libvips thread: the miss
+    floor, timed in the same rotation as the servers' first requests."""
 
-    configure(concurrency=1)
-    options = RenderOptions(placeholders=False)
-    out: dict[tuple[str, str], float] = {}
-    for image, data in images.items():
-        for fmt in formats:
-            spec = AdHoc(WIDTH, None).spec(fmt)
-            result = render(data, [spec], options)
-            (static / f"{Path(image).stem}-{WIDTH}.{fmt}").write_bytes(result.renditions[0].data)
-            times = []
-            for _ in range(reps):
-                start = time.perf_counter()
-                render(data, [spec], options)
-                times.append((time.perf_counter() - start) * 1000)
-            out[(image, fmt)] = statistics.median(times)
-    return out
+    def __init__(self, images: dict[str, bytes]) -> None:
+        from thumbsmith.core import RenderOptions, configure
+
+        configure(concurrency=1)
+        self.images = images
+        self.options = RenderOptions(placeholders=False)  # one output, as the origin makes
+
+    def render(self, image: str, width: int, fmt: str) -> tuple[float, bytes]:
+        from thumbsmith.core import render
+        from thumbsmith.service.ondemand.params import AdHoc
+
+        spec = AdHoc(width, None).spec(fmt)
+        start = time.perf_counter()
+        result = render(self.images[image], [spec], self.options)
+        return (time.perf_counter() - start) * 1000, result.renditions[0].data
+
+    def write_static(self, folder: Path, formats: Sequence[str]) -> None:
+        """The hit floor's files: the same renditions, rendered here."""
+        for image in self.images:
+            for fmt in formats:
+                data = self.render(image, WIDTH, fmt)[1]
+                (folder / f"{Path(image).stem}-{WIDTH}.{fmt}").write_bytes(data)
 
 
 class Run:
-    def __init__(self, servers: dict[str, Server], peers: Sequence[str], args: argparse.Namespace):
-        self.servers, self.peers, self.args = servers, list(peers), args
+    def __init__(
+        self,
+        servers: dict[str, Server],
+        peers: Sequence[str],
+        args: argparse.Namespace,
+        floor: RenderFloor,
+    ) -> None:
+        self.servers, self.peers, self.args, self.floor = servers, list(peers), args, floor
         self.clients = {name: Client(s.port) for name, s in servers.items()}
         self.problems: list[str] = []
         self.bytes: dict[tuple[str, str, str], int] = {}
@@ -312,10 +325,14 @@ class Run:
 
     def first(self, image: str, fmt: str) -> dict[str, float]:
         """Each repetition: one new width, every peer once, in a rotating order."""
-        times: dict[str, list[float]] = {p: [] for p in self.peers}
+        names = [*self.peers, "render"]
+        times: dict[str, list[float]] = {p: [] for p in names}
         for rep, width in enumerate(self.widths(self.args.reps)):
-            order = self.peers[rep % len(self.peers) :] + self.peers[: rep % len(self.peers)]
+            order = names[rep % len(names) :] + names[: rep % len(names)]
             for peer in order:
+                if peer == "render":
+                    times[peer].append(self.floor.render(image, width, fmt)[0])
+                    continue
                 path = url_for(peer, image, width, fmt)
                 a = self.clients[peer].get(path)
                 self.check(peer, path, a, fmt, width)
@@ -428,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.quick:
-        args.reps, args.tput_n = 3, 4
+        args.reps, args.tput_n = 3, 2
         if args.inputs == ",".join(INPUTS):
             args.inputs = "jpeg12"
     peers = [p for p in args.peers.split(",") if p]
@@ -452,12 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         (tmp / "static").mkdir()
         for image, data in images.items():
             (tmp / "photos" / KEY_PREFIX / image).write_bytes(data)
-        floors = render_floor(images, formats, max(args.reps, 5), tmp / "static")
+        floor = RenderFloor(images)
+        floor.write_static(tmp / "static", formats)
         servers = make_servers(peers, tmp)
         try:
             for server in servers.values():
                 server.start(tmp)
-            results = measure(servers, peers, args, images, formats, floors)
+            results = measure(servers, peers, args, floor, formats)
         finally:
             for server in servers.values():
                 server.stop()
@@ -474,11 +492,11 @@ def measure(
     servers: dict[str, Server],
     peers: Sequence[str],
     args: argparse.Namespace,
-    images: dict[str, bytes],
+    floor: RenderFloor,
     formats: Sequence[str],
-    floors: dict[tuple[str, str], float],
 ) -> dict[str, Any]:
-    run = Run(servers, peers, args)
+    run = Run(servers, peers, args, floor)
+    images = floor.images
     for image in images:  # warm every code path once (imports, JIT, the render child)
         for fmt in formats:
             for peer in peers:
@@ -499,7 +517,7 @@ def measure(
                     "repeat": repeat,
                     "tput": tput,
                     "bytes": nbytes,
-                    "render floor": floors[(image, fmt)],
+                    "render floor": first.pop("render"),
                 }
             )
             print(f"  done {image} {fmt}", file=sys.stderr, flush=True)
