@@ -97,6 +97,11 @@ RECEIVE = (
     "127.0.0.1:8780"
 )
 
+ORIGIN_SIGN = (
+    "THUMBSMITH_ORIGIN_SIGNING_KEYS=$(openssl rand -hex 32) uv run thumbsmith sign "
+    "'http://127.0.0.1:8090/img/images/cat.jpg?w=640&f=webp' --expires 3600"
+)
+
 PLAN: dict[str, Try] = {
     # README.md
     "./scripts/demo": Try("run", expect="  uv run thumbsmith serve demo/photos\n"),
@@ -150,6 +155,13 @@ PLAN: dict[str, Try] = {
         RECEIVE.replace("127.0.0.1:8780", "127.0.0.1:0 --workers 1"),
         "listening on http://127.0.0.1:",
     ),
+    # docs/origin.md
+    "uv run thumbsmith origin ~/buckets/photos": Try(
+        "start",
+        "uv run thumbsmith origin ~/buckets/photos --listen 127.0.0.1:0 --workers 1",
+        " at http://127.0.0.1:",
+    ),
+    ORIGIN_SIGN: Try("run", expect="/img/images/cat.jpg?exp="),
     # docs/reliability.md and docs/development.md
     "./scripts/fuzz": Try("run", "./scripts/fuzz --count 20 --jobs 1"),
     "uv run pytest tests/reliability --runslow -k 2000 -s": Try(

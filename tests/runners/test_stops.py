@@ -6,7 +6,7 @@ the exit status users script against: 0 for the services (a stop is how they end
 for SIGINT and 143 for SIGTERM for the one-shot batch commands cut short (as a shell
 reports a process killed by that signal), whose summary line says what was done.
 
-A command added later (the origin) gets a row in COMMANDS.
+A command added later gets a row in COMMANDS.
 """
 
 from __future__ import annotations
@@ -153,6 +153,9 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(lambda s: ["serve", str(s.bucket), "--port", "0", "--workers", "1"], _service),
     "receive": Command(
         lambda s: ["receive", "--listen", "127.0.0.1:0", "--workers", "1"], _service
+    ),
+    "origin": Command(
+        lambda s: ["origin", str(s.bucket), "--listen", "127.0.0.1:0", "--workers", "1"], _service
     ),
     "worker": Command(
         lambda s: ["worker", "--queue-url", s.queue_url, "--concurrency", "1"], _service

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -54,6 +55,7 @@ from thumbsmith.service.ondemand.params import EDGE_HEADER
 log = logging.getLogger("thumbsmith")
 
 Render = Callable[[RenderJob], Awaitable[Rendered]]
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 T = TypeVar("T")
 
 #: Seconds a source that failed to render is answered from memory (422) before the
@@ -247,7 +249,9 @@ class OriginApp:
             return _error(422, remembered[1])
         job = self.service.job(plan, source)
         try:
-            rendered, waited = await self.flights.run(plan.output_key, lambda: self.render(job))
+            rendered, waited = await self.flights.run(
+                plan.output_key, lambda: self._render_once(job)
+            )
         except ImageError as exc:
             self.failed[(source.key, source.etag)] = (time.monotonic() + FAILED_TTL_S, str(exc))
             self._prune()
@@ -256,15 +260,34 @@ class OriginApp:
             rendered.etag, rendered.last_modified, rendered.content_type
         )
         timing = {"read": head_ms + rendered.read_ms}
-        if not waited:
+        cache = "WAIT" if waited else "HIT" if rendered.from_store else "MISS"
+        if cache == "MISS":
             timing |= {"render": rendered.render_ms, "write": rendered.write_ms}
-        answer = Answer(200, rendered.data, headers, "WAIT" if waited else "MISS", timing)
+        answer = Answer(200, rendered.data, headers, cache, timing)
         limit = self.config.max_response_bytes
         if limit is not None and len(rendered.data) > limit:
             # Written; too large to answer here: the retry finds it in the bucket.
             answer = Answer(302, b"", {"Cache-Control": "private, no-store"}, answer.cache, timing)
             answer.headers["Location"] = str(request.url)
         return answer
+
+    async def _render_once(self, job: RenderJob) -> Rendered:
+        """The render, unless the object was written since this request looked for it
+        (by a render that ended meanwhile, here or in another process): one store
+        request per miss keeps a render from being done twice."""
+        found = await run_in_threadpool(self.service.stored, job.output_key, body=True)
+        if found is None:
+            return await self.render(job)
+        data, info = found
+        return Rendered(
+            data or b"",
+            info.content_type or "",
+            0,
+            0,
+            stored_etag(info),
+            info.last_modified,
+            from_store=True,
+        )
 
     def _prune(self) -> None:
         now = time.monotonic()
@@ -326,12 +349,15 @@ def _inm(request: Request) -> str | None:
     return request.headers.get("if-none-match")
 
 
-def create_app(config: AppConfig, service: Origin, render: Render) -> Starlette:
+def create_app(
+    config: AppConfig, service: Origin, render: Render, *, lifespan: Lifespan | None = None
+) -> Starlette:
     """The origin app over ``service`` (the policy, blocking store calls) and ``render``
     (a job to an awaitable answer: the render pool, or an inline renderer). Raise
     :class:`Busy` from ``render`` when no render can start."""
     handlers = OriginApp(config, service, render)
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/img/{key:path}", handlers.img, methods=["GET", "HEAD"]),
             Route("/{key:path}", handlers.output, methods=["GET", "HEAD"]),

@@ -109,6 +109,7 @@ class Rendered:
     read_ms: float = 0.0
     render_ms: float = 0.0
     write_ms: float = 0.0
+    from_store: bool = False  # found written after all: not rendered by this request
 
 
 @dataclass(frozen=True, slots=True)
