@@ -154,6 +154,7 @@ class Answer:
     status: int
     body: bytes
     cache: str
+    timing: str = ""  # Server-Timing, thumbsmith's phases
 
 
 class Client:
@@ -186,7 +187,8 @@ class Client:
         if response.getheader("Connection", "").lower() == "close":
             conn.close()
             self.local.conn = None
-        return Answer(ms, response.status, body, response.getheader("X-Thumbsmith-Cache", ""))
+        cache, timing = (response.getheader(h, "") for h in ("X-Thumbsmith-Cache", "Server-Timing"))
+        return Answer(ms, response.status, body, cache, timing)
 
 
 def quality(fmt: str) -> int:
@@ -308,6 +310,7 @@ class Run:
         self.problems: list[str] = []
         self.bytes: dict[tuple[str, str, str], int] = {}
         self.next_width = WIDTH + 1
+        self.phases: dict[str, list[float]] = {}  # thumbsmith's Server-Timing, first requests
 
     def check(self, peer: str, path: str, a: Answer, fmt: str, width: int | None) -> None:
         where = f"{peer} {path[:90]}"
@@ -341,7 +344,19 @@ class Run:
                         f"thumbsmith first request: X-Thumbsmith-Cache {a.cache!r}"
                     )
                 times[peer].append(a.ms)
+                if peer == "thumbsmith":
+                    self.phase(a)
         return {p: statistics.median(t) for p, t in times.items()}
+
+    def phase(self, a: Answer) -> None:
+        """``read;dur=1.0, render;dur=60.2, write;dur=2.1``, and the rest of the latency."""
+        spent = 0.0
+        for item in a.timing.split(","):
+            name, _, dur = item.strip().partition(";dur=")
+            if name and dur:
+                self.phases.setdefault(name, []).append(float(dur))
+                spent += float(dur)
+        self.phases.setdefault("other", []).append(a.ms - spent)
 
     def repeat(self, image: str, fmt: str) -> dict[str, float]:
         names = [*self.peers, "static"]
@@ -416,6 +431,8 @@ def report(results: dict[str, Any], peers: Sequence[str], servers: dict[str, Ser
         print(f"| render floor | {fmt_ms(case['render floor'])} | — | — | — | — | — | — |")
         if "thumbsmith" not in peers:
             continue
+        phases = ", ".join(f"{k} {v:.1f}" for k, v in case["phases"].items())
+        print(f"- thumbsmith first requests, Server-Timing medians (ms): {phases}")
         for label, num, den, most in TARGETS:
             top = case[num]["thumbsmith"]
             bottom = {
@@ -510,6 +527,8 @@ def measure(
         for fmt in formats:
             first = run.first(image, fmt)
             repeat = run.repeat(image, fmt)
+            phases = {k: statistics.median(v) for k, v in run.phases.items()}
+            run.phases = {}
             tput = run.throughputs(image, fmt)
             nbytes = {p: run.bytes[(p, image, fmt)] for p in [*peers, "static"]}
             cases.append(
@@ -521,6 +540,7 @@ def measure(
                     "tput": tput,
                     "bytes": nbytes,
                     "render floor": first.pop("render"),
+                    "phases": phases,
                 }
             )
             print(f"  done {image} {fmt}", file=sys.stderr, flush=True)
