@@ -326,8 +326,54 @@ def detail_view(page: Page) -> None:
     assert all(shown == natural for shown, natural in sizes), sizes  # 1:1
     time = page.text("#render-time")
     assert re.fullmatch(r"render time: [0-9.]+ ms", time), time
+    on_demand_slider(page)
     page.js("document.querySelector('#detail a[href=\"#\"]').click()")
     page.until(lambda: page.js("return document.getElementById('detail').hidden"))
+
+
+def on_demand(page: Page) -> dict[str, Any]:
+    """The on-demand image as loaded, and what the page says of its last request."""
+    shown: dict[str, Any] = page.js(
+        """const i = document.getElementById('od-img'), s = document.getElementById('od-status');
+        return {complete: i.complete, nw: i.naturalWidth, asked: +(i.dataset.width || 0),
+                format: i.dataset.format, cache: s.dataset.cache, status: s.textContent};"""
+    )
+    return shown
+
+
+def on_demand_slider(page: Page) -> None:
+    """The slider asks the origin mounted at /origin for that width: rendered on first
+    request (MISS), written under _ondemand/, served from the bucket the next time (HIT)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    ondemand = page.root / "photos-output" / "_ondemand" / NEW
+
+    def showing(width: int, fmt: str, cache: str) -> bool:
+        got = on_demand(page)
+        return (
+            got["complete"]
+            and got["nw"] == got["asked"] == width
+            and (
+                got["format"],
+                got["cache"],
+            )
+            == (fmt, cache)
+        )
+
+    # Upright (EXIF 6), the photo is 480 wide: the slider's most, as nothing is upscaled.
+    page.until(lambda: showing(480, "auto", "MISS"))
+    page.driver.find_element(By.ID, "od-width").send_keys(*[Keys.ARROW_LEFT] * 5)
+    page.until(lambda: showing(475, "auto", "MISS"))
+    assert "image/avif" in on_demand(page)["status"]  # auto, with Chromium's Accept
+    assert size_of((ondemand / "w475-inside.avif").read_bytes()) == (475, 633)
+    Select(page.driver.find_element(By.ID, "od-format")).select_by_value("webp")
+    page.until(lambda: showing(475, "webp", "MISS"))
+    assert size_of((ondemand / "w475-inside.webp").read_bytes()) == (475, 633)
+    Select(page.driver.find_element(By.ID, "od-format")).select_by_value("auto")
+    page.until(lambda: showing(475, "auto", "HIT"))
+    assert "X-Thumbsmith-Cache: HIT" in on_demand(page)["status"]
 
 
 def delete_takes_the_renditions(page: Page) -> None:

@@ -56,6 +56,7 @@ class ProcessConfig:
     copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
     public_base_url: str = ""  # the manifest's URLs: this + key
     manifest_main: str = ""  # the rendition whose group is the manifest's main one
+    origin_public_url: str = ""  # the on-demand origin's URL: the manifest's ``loader``
     adhoc_template: str = DEFAULT_ADHOC_TEMPLATE  # where the origin puts ad-hoc renditions
 
 
@@ -110,6 +111,7 @@ class Processor:
             base_url=config.public_base_url,
             placeholders=self.options.placeholders,
             main=self._main_group_choice(),
+            origin_url=config.origin_public_url,
         )
         self.failure_records = FailureRecords(
             store,
@@ -332,6 +334,7 @@ class Processor:
             placeholder=result.placeholder,
             base_url=self.config.public_base_url,
             main=self.config.manifest_main,
+            origin_url=self.config.origin_public_url,
         )
         self.publisher.publish(
             body,
