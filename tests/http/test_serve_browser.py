@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from support.browser import NEEDS_CHROMIUM, chromium
 from support.helpers import REPO, corpus_file, size_of
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import LocalStore
@@ -26,8 +27,6 @@ from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service.events import EventKind, ObjectEvent
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")  # the binary: /usr/bin/chromium is a wrapper
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SOURCES = (
     "sharp__Landscape_5.jpg",  # EXIF orientation 5: renditions come out landscape
     "sharp__Channel_digital_image_CMYK_color.jpg",
@@ -37,13 +36,7 @@ SOURCES = (
 WIDTH, HEIGHT = 1280, 900
 MAX_BYTES = 2 * 1024 * 1024  # above every source here
 
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(
-        not (CHROMIUM.is_file() and Path(CHROMEDRIVER).is_file()),
-        reason="headless Chromium not installed (scripts/bootstrap installs it)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
@@ -75,36 +68,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager never downloads
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="thumbsmith-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        f"--user-data-dir={profile}",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
-    )
-    try:
+    with chromium(WIDTH, HEIGHT) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def cli_line(key: str, data: bytes, root: Path) -> str:
