@@ -304,7 +304,10 @@ class Renderer:
         read = time.perf_counter()
         # One format only: the others of a named rendition are not asked for.
         spec = dataclasses.replace(job.spec, formats=(job.format,))
-        result = render(source.data, [spec], self.options, name=name, hints=source.hints)
+        # No manifest is written here, so no placeholder is made (7 ms of a 12 MP render);
+        # it never shapes a rendition's bytes.
+        options = dataclasses.replace(self.options, placeholders=False)
+        result = render(source.data, [spec], options, name=name, hints=source.hints)
         rendition = result.renditions[0]
         rendered = time.perf_counter()
         fp = fingerprint(self.options, job.spec, job.format, source.info)
