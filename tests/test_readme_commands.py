@@ -162,6 +162,10 @@ PLAN: dict[str, Try] = {
         " at http://127.0.0.1:",
     ),
     ORIGIN_SIGN: Try("run", expect="/img/images/cat.jpg?exp="),
+    # docs/deploy-ondemand.md: the same, for a CloudFront domain
+    "THUMBSMITH_ORIGIN_SIGNING_KEYS=$(openssl rand -hex 32) uv run thumbsmith sign "
+    '"https://d111111abcdef8.cloudfront.net/img/images/cat.jpg?w=640&h=480&fit=cover&f=auto" '
+    "--expires 86400": Try("run", expect="cloudfront.net/img/images/cat.jpg?exp="),
     # docs/reliability.md and docs/development.md
     "./scripts/fuzz": Try("run", "./scripts/fuzz --count 20 --jobs 1"),
     "uv run pytest tests/reliability --runslow -k 2000 -s": Try(

@@ -172,6 +172,17 @@ def _log_level(value: str) -> None:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
 
 
+#: Next.js's default ``imageSizes`` + ``deviceSizes``: the widths its ``<Image>`` asks a
+#: loader for.
+NEXT_WIDTHS = (16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840)
+
+
+def _width_list(value: str) -> None:
+    for item in (n.strip() for n in value.split(",")):
+        if item and (not (item.isascii() and item.isdigit()) or not 1 <= int(item) <= 16384):
+            raise ValueError(f"{item!r} is not a width in pixels (1-16384), e.g. 640,1080")
+
+
 def _base_url(value: str) -> None:
     if not value:
         return
@@ -574,6 +585,22 @@ class Settings:
         group="origin",
         check=_format_list,
     )
+    origin_widths: str = setting(
+        ",".join(str(w) for w in NEXT_WIDTHS),
+        "Widths anyone may ask for unsigned as /img/{key}?w=W[&f=] (fit inside), separated "
+        "by commas: the default is Next.js's imageSizes + deviceSizes, so its custom loader "
+        "(the manifest's 'loader') works without a secret. Empty: every ad-hoc URL is signed.",
+        group="origin",
+        check=_width_list,
+    )
+    origin_public_url: str = setting(
+        "",
+        "Where the origin is reached from browsers, e.g. 'https://img.example.com/'. When "
+        "set, each manifest names the on-demand URL pattern ('loader': this + "
+        "'img/{key}?w={width}'); unsigned, so only origin_widths answer. Empty: no loader.",
+        group="origin",
+        check=_base_url,
+    )
     origin_auto_order: str = setting(
         "avif,webp,jpeg,png",
         "Order of preference for f=auto among the formats the client's Accept names (a "
@@ -647,6 +674,7 @@ class Settings:
             max_pixels=self.origin_max_pixels,
             max_quality=self.origin_max_quality,
             formats=_formats(self.origin_formats),
+            widths=_widths(self.origin_widths),
         )
 
     @property
@@ -669,6 +697,10 @@ class Settings:
         merged.update(changes)
         sources = {**self.__dict__.get("_sources", {}), **dict.fromkeys(changes, "code")}
         return _build(merged, sources)
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    return tuple(sorted({int(n) for n in text.split(",") if n.strip()}))
 
 
 def _formats(text: str) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -105,3 +106,20 @@ def test_missing_bucket_and_object(tmp_path: Path) -> None:
         store.get("b", "a.jpg")
     with pytest.raises(UnsafeKey):
         store.get("../b", "a.jpg")
+
+
+def test_etags_follow_every_change_of_the_file(tmp_path: Path) -> None:
+    """The ETag is the MD5 of the bytes (as S3's), cached per file version: a file
+    replaced, or rewritten in place with the same size, gets its new bytes' ETag."""
+    store = LocalStore(tmp_path)
+    (tmp_path / "b").mkdir()
+    path = tmp_path / "b" / "a.bin"
+    for i, content in enumerate((b"one", b"two", b"six")):
+        if i == 1:
+            path.write_bytes(content)  # in place: same inode, same size
+            os.utime(path, ns=(1, 10**18 + i))
+        else:
+            store.put("b", "a.bin", content, content_type="application/octet-stream")
+        md5 = hashlib.md5(content, usedforsecurity=False).hexdigest()
+        assert store.head("b", "a.bin").etag == md5
+        assert store.get("b", "a.bin")[1].etag == md5

@@ -244,6 +244,22 @@ def test_an_ad_hoc_key_renders_only_with_the_edge_mark(url: str) -> None:
     assert fetch(url, "/" + odd, headers={EDGE_HEADER: edge_mark(odd, NEW_KEY)}).status == 404
 
 
+def test_allowlisted_widths_need_no_signature_nor_mark(root: Path) -> None:
+    """As Next.js's deviceSizes: ``?w=W`` alone, W in THUMBSMITH_ORIGIN_WIDTHS, works
+    unsigned (even with signing off), and so does its key for a CDN's fallback."""
+    with serve(root, origin_settings(origin_signing_keys="", origin_widths="256,640")) as base:
+        first = fetch(base, "/img/images/cat.jpg?w=640", headers={"Accept": CHROMIUM})
+        assert image(first) == ("avif", 640, 480) and first["X-Thumbsmith-Cache"] == "MISS"
+        assert first["Vary"] == "Accept"
+        stored = root / "photos-output/_ondemand/images/cat.jpg/w640-inside.avif"
+        assert stored.is_file()
+        direct = fetch(base, "/_ondemand/images/cat.jpg/w256-inside.jpg")  # no mark
+        assert image(direct) == ("jpeg", 256, 192) and direct["X-Thumbsmith-Cache"] == "MISS"
+        for path in ("/img/images/cat.jpg?w=641", "/img/images/cat.jpg?w=640&q=50"):
+            assert fetch(base, path).status == 403, path
+        assert fetch(base, "/_ondemand/images/cat.jpg/w641-inside.jpg").status == 404
+
+
 # --- errors ----------------------------------------------------------------------------
 def test_unknown_parameters_are_400_naming_them(url: str) -> None:
     img = fetch(url, "/img/images/cat.jpg?p=large&width=3", headers={"Accept": CHROMIUM})

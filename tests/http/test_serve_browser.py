@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from support.browser import NEEDS_CHROMIUM, chromium
 from support.helpers import REPO, corpus_file, size_of
 from thumbsmith import settings as S
 from thumbsmith.adapters.storage.local import LocalStore
@@ -26,8 +27,6 @@ from thumbsmith.errors import ThumbsmithError
 from thumbsmith.runners.bootstrap import processor
 from thumbsmith.service.events import EventKind, ObjectEvent
 
-CHROMIUM = Path("/usr/lib/chromium/chromium")  # the binary: /usr/bin/chromium is a wrapper
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SOURCES = (
     "sharp__Landscape_5.jpg",  # EXIF orientation 5: renditions come out landscape
     "sharp__Channel_digital_image_CMYK_color.jpg",
@@ -37,13 +36,7 @@ SOURCES = (
 WIDTH, HEIGHT = 1280, 900
 MAX_BYTES = 2 * 1024 * 1024  # above every source here
 
-pytestmark = [
-    pytest.mark.chromium,
-    pytest.mark.skipif(
-        not (CHROMIUM.is_file() and Path(CHROMEDRIVER).is_file()),
-        reason="headless Chromium not installed (scripts/bootstrap installs it)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
@@ -75,36 +68,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager never downloads
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="thumbsmith-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        f"--user-data-dir={profile}",
-        "--no-first-run",
-        "--disable-extensions",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
-    )
-    try:
+    with chromium(WIDTH, HEIGHT) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def cli_line(key: str, data: bytes, root: Path) -> str:
@@ -326,8 +291,54 @@ def detail_view(page: Page) -> None:
     assert all(shown == natural for shown, natural in sizes), sizes  # 1:1
     time = page.text("#render-time")
     assert re.fullmatch(r"render time: [0-9.]+ ms", time), time
+    on_demand_slider(page)
     page.js("document.querySelector('#detail a[href=\"#\"]').click()")
     page.until(lambda: page.js("return document.getElementById('detail').hidden"))
+
+
+def on_demand(page: Page) -> dict[str, Any]:
+    """The on-demand image as loaded, and what the page says of its last request."""
+    shown: dict[str, Any] = page.js(
+        """const i = document.getElementById('od-img'), s = document.getElementById('od-status');
+        return {complete: i.complete, nw: i.naturalWidth, asked: +(i.dataset.width || 0),
+                format: i.dataset.format, cache: s.dataset.cache, status: s.textContent};"""
+    )
+    return shown
+
+
+def on_demand_slider(page: Page) -> None:
+    """The slider asks the origin mounted at /origin for that width: rendered on first
+    request (MISS), written under _ondemand/, served from the bucket the next time (HIT)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    ondemand = page.root / "photos-output" / "_ondemand" / NEW
+
+    def showing(width: int, fmt: str, cache: str) -> bool:
+        got = on_demand(page)
+        return (
+            got["complete"]
+            and got["nw"] == got["asked"] == width
+            and (
+                got["format"],
+                got["cache"],
+            )
+            == (fmt, cache)
+        )
+
+    # Upright (EXIF 6), the photo is 480 wide: the slider's most, as nothing is upscaled.
+    page.until(lambda: showing(480, "auto", "MISS"))
+    page.driver.find_element(By.ID, "od-width").send_keys(*[Keys.ARROW_LEFT] * 5)
+    page.until(lambda: showing(475, "auto", "MISS"))
+    assert "image/avif" in on_demand(page)["status"]  # auto, with Chromium's Accept
+    assert size_of((ondemand / "w475-inside.avif").read_bytes()) == (475, 633)
+    Select(page.driver.find_element(By.ID, "od-format")).select_by_value("webp")
+    page.until(lambda: showing(475, "webp", "MISS"))
+    assert size_of((ondemand / "w475-inside.webp").read_bytes()) == (475, 633)
+    Select(page.driver.find_element(By.ID, "od-format")).select_by_value("auto")
+    page.until(lambda: showing(475, "auto", "HIT"))
+    assert "X-Thumbsmith-Cache: HIT" in on_demand(page)["status"]
 
 
 def delete_takes_the_renditions(page: Page) -> None:

@@ -112,3 +112,30 @@ def test_recursion_guard_stops_processing(store: LocalStore) -> None:
         proc(store, output_bucket="photos", key_template="images/{rendition}/{key}.{ext}").process(
             created("images/a.jpg")
         )
+
+
+def test_a_replaced_source_drops_the_ad_hoc_renditions_of_its_old_bytes(
+    store: LocalStore,
+) -> None:
+    """The origin's ``_ondemand/{key}/`` variants are renditions of one source version:
+    when the source is replaced, those of the old bytes go, those of the new stay."""
+    store.put("photos", "images/a.jpg", jpeg(seed=1), content_type="image/jpeg")
+    assert proc(store).process(created("images/a.jpg")).status == "written"
+    old = store.head("photos", "images/a.jpg").etag
+    store.put("photos", "images/a.jpg", jpeg(seed=2), content_type="image/jpeg")
+    new = store.head("photos", "images/a.jpg").etag
+    variants = {"w100-inside.jpg": old, "w200-inside.jpg": new}
+    for name, etag in variants.items():
+        store.put("photos-output", f"_ondemand/images/a.jpg/{name}", jpeg(10, 10),
+                  content_type="image/jpeg", metadata={META_SOURCE_ETAG: etag})  # fmt: skip
+    # Another source whose key starts the same way keeps its own.
+    store.put("photos-output", "_ondemand/images/a.jpg/b.jpg/w100-inside.jpg", jpeg(10, 10),
+              content_type="image/jpeg", metadata={META_SOURCE_ETAG: old})  # fmt: skip
+    out = proc(store).process(created("images/a.jpg"))
+    assert out.status == "written"
+    assert out.deleted == ["s3://photos-output/_ondemand/images/a.jpg/w100-inside.jpg"]
+    left = {i.key for i in store.list("photos-output", "_ondemand/")}
+    assert left == {
+        "_ondemand/images/a.jpg/w200-inside.jpg",
+        "_ondemand/images/a.jpg/b.jpg/w100-inside.jpg",
+    }

@@ -42,7 +42,10 @@ def bind(host: str, port: int, *, backlog: int, option: str) -> socket.socket:
     """A listening socket: a client that connects as soon as the address is printed waits
     in the backlog instead of being refused. ``option`` names the flag in the error."""
     host = host.strip("[]")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
+    # and without it Nagle + delayed ACKs add ~40 ms to every keep-alive answer after the first.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

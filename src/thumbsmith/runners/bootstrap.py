@@ -138,6 +138,7 @@ def process_config(settings: Settings) -> ProcessConfig:
         # without gets a new one, so its manifests, whose URLs lacked it, are rewritten).
         public_base_url=manifest.base_prefix(settings.public_base_url),
         manifest_main=settings.manifest_main,
+        origin_public_url=manifest.base_prefix(settings.origin_public_url),
         adhoc_template=settings.origin_key_template,
     )
 

@@ -15,13 +15,13 @@ import asyncio
 import concurrent.futures as cf
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
 from thumbsmith.http.middleware import LOOPBACK_HOSTS
-from thumbsmith.http.origin.app import AppConfig, Render, create_app
+from thumbsmith.http.origin.app import AppConfig, Lifespan, Render, create_app
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.target import Target
 from thumbsmith.service.ondemand.origin import (
@@ -129,6 +129,7 @@ def build(
     workers: int | None = None,
     max_response_bytes: int | None = None,
     allowed_hosts: tuple[str, ...] = ("*",),
+    lifespan: Lifespan | None = None,
 ) -> Built:
     """The origin app for ``target``: renders in a pool of ``workers`` render processes,
     or ``inline`` in this one."""
@@ -142,14 +143,15 @@ def build(
     )
     if inline:
         renderer = renderer_of(bootstrap.processor(store, settings))
-        app = create_app(config, service, inline_renderer(renderer, settings.origin_queue))
+        render = inline_renderer(renderer, settings.origin_queue)
+        app = create_app(config, service, render, lifespan=lifespan)
         return Built(app, lambda: None)
     count = bootstrap.worker_count(settings, workers)
     renderers = pool.RenderPool(
         pool.ChildSetup(settings, target, logs="json"), count, queue_limit=settings.origin_queue
     )
     render = pool_renderer(renderers, settings.origin_render_timeout)
-    app = create_app(config, service, render)
+    app = create_app(config, service, render, lifespan=lifespan)
     return Built(app, lambda: renderers.shutdown(grace=pool.STOP_GRACE_S, cancel=True), renderers)
 
 
@@ -171,8 +173,23 @@ def serve_origin(
     loopback = http_server.is_loopback(host)
     bootstrap.start(settings, logs="json")
     sock = http_server.bind(host, port, backlog=2048, option=f"--listen {listen}")
+    url = f"http://{http_server.url_host(host)}:{sock.getsockname()[1]}/"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Said from uvicorn's start-up, once its signal handlers are in: a signal from
+        # then on is a clean stop.
+        on_ready(url)
+        if not loopback:
+            log.warning(
+                f"origin listens on {host}, reachable from other machines: it serves "
+                "every rendition of the bucket and renders named ones for anyone"
+            )
+        yield
+
     allowed = (*LOOPBACK_HOSTS, host, http_server.url_host(host)) if loopback else ("*",)
-    built = build(target, settings, workers=workers, allowed_hosts=allowed)
+    built = build(target, settings, workers=workers, allowed_hosts=allowed, lifespan=lifespan)
+    http_server.exit_cleanly_on_signals()
     # Ctrl-C is the normal way to stop, wherever it lands (even while the pool stops).
     with contextlib.suppress(KeyboardInterrupt):
         try:
@@ -180,18 +197,11 @@ def serve_origin(
                 built.app,
                 log_level="warning",
                 access_log=False,
-                lifespan="off",
+                lifespan="on",
                 server_header=False,
                 timeout_graceful_shutdown=1,
                 timeout_keep_alive=5,
             )
-            http_server.exit_cleanly_on_signals()
-            on_ready(f"http://{http_server.url_host(host)}:{sock.getsockname()[1]}/")
-            if not loopback:
-                log.warning(
-                    f"origin listens on {host}, reachable from other machines: it serves "
-                    "every rendition of the bucket and renders named ones for anyone"
-                )
             http_server.run(config, sock)
         finally:
             built.close()

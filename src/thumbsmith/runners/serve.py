@@ -9,7 +9,9 @@ also takes the files already there (up-to-date renditions are skipped, not redon
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import secrets
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -21,8 +23,9 @@ from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.errors import ConfigError
 from thumbsmith.http.middleware import LOOPBACK_HOSTS
 from thumbsmith.http.serve.activity import Activity
-from thumbsmith.http.serve.app import Site, make_app
+from thumbsmith.http.serve.app import OnDemand, Site, make_app
 from thumbsmith.runners import bootstrap
+from thumbsmith.runners import origin as origin_runner
 from thumbsmith.runners.target import Target
 from thumbsmith.runners.watch import watch
 from thumbsmith.service.outcome import EventResult
@@ -53,7 +56,11 @@ def build(
     settings = target.settings_for(settings)
     store = LocalStore(target.root)
     config = bootstrap.process_config(settings)
-    site = Site(store, target.bucket, config.keys, settings.max_bytes, config)
+    settings, ondemand = _with_signing(settings)
+    # The origin over the same bucket folder, rendering in this process one at a time (the
+    # watch has the render children): the detail view's slider asks it for any width.
+    origin = origin_runner.build(target, settings, inline=True, allowed_hosts=allowed_hosts)
+    site = Site(store, target.bucket, config.keys, settings.max_bytes, config, ondemand)
     activity = Activity(target.bucket, Path(target.root) / TIMES_DIR / f"{target.bucket}.json")
 
     def report(result: EventResult) -> None:
@@ -79,8 +86,21 @@ def build(
         finally:
             stop.set()
             thread.join(timeout=60)
+            origin.close()
 
-    return make_app(site, activity, allowed_hosts=allowed_hosts, lifespan=lifespan)
+    return make_app(
+        site, activity, allowed_hosts=allowed_hosts, lifespan=lifespan, origin=origin.app
+    )
+
+
+def _with_signing(settings: Settings) -> tuple[Settings, OnDemand]:
+    """The page signs its on-demand URLs with the newest origin signing key, or, when none
+    is set, with a random one made for this process (so the slider works out of the box,
+    and its URLs stop working when the server stops)."""
+    if not settings.origin_keys:
+        settings = dataclasses.replace(settings, origin_signing_keys=secrets.token_hex(32))
+    limits = settings.origin_limits
+    return settings, OnDemand(settings.origin_keys[0], limits.formats, limits.max_side)
 
 
 def _watch(target: Target, settings: Settings, **kwargs: object) -> None:

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from thumbsmith.core.formats import OUTPUT, single_url_order
 from thumbsmith.core.result import SourceFacts
 from thumbsmith.core.spec import RenditionSpec
+from thumbsmith.service.ondemand import signing
 from thumbsmith.service.renditions import StoredRendition
 
 if TYPE_CHECKING:
@@ -90,16 +91,20 @@ def fingerprint(
     base_url: str,
     placeholders: bool,
     main: str | None = None,
+    origin_url: str = "",
 ) -> str:
     """What the manifest's content depends on besides the source: each rendition's name
-    and fingerprint, where the keys go, the URL prefix, the layout version, and the main
+    and fingerprint, where the keys go, the URL prefix, the layout version, the main
     group where there is a choice (``None`` where every rendition shares one group, so
-    such configs keep the fingerprint they had before it could be chosen)."""
+    such configs keep the fingerprint they had before it could be chosen) and the
+    origin's URL where there is a ``loader`` (likewise left out when there is none)."""
     parts: tuple[object, ...] = (
         sorted(renditions.items()), key_template, base_url, placeholders, VERSION
     )  # fmt: skip
     if main is not None:
         parts += (main,)
+    if origin_url:
+        parts += (("loader", origin_url),)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
@@ -114,8 +119,10 @@ def build(
     placeholder: Placeholder | None,
     base_url: str = "",
     main: str = "",
+    origin_url: str = "",
 ) -> dict[str, Any]:
-    """``specs``: the config's renditions; ``main``: the setting ``manifest_main``."""
+    """``specs``: the config's renditions; ``main``: the setting ``manifest_main``;
+    ``origin_url``: the setting ``origin_public_url`` (empty: no ``loader``)."""
     groups = {spec.name: fit_group(spec) for spec in specs}
     renditions = [_rendition(e, groups.get(e.name, "inside"), base_url) for e in entries]
     by_group: dict[str, list[dict[str, Any]]] = {}
@@ -149,6 +156,8 @@ def build(
     }
     if source.content_type:
         manifest["source"]["content_type"] = source.content_type
+    if origin_url:
+        manifest["loader"] = loader(origin_url, source.key)
     if placeholder is not None:
         manifest["placeholder"] = {
             "thumbhash": placeholder.thumbhash,
@@ -188,6 +197,15 @@ def url(base_url: str, key: str) -> str:
     """``base_url``, a ``/``, then the key, percent-encoded: a space or comma in a key
     would split a srcset candidate, and a URL is ASCII."""
     return base_prefix(base_url) + quote(key, safe="/!$&'()*+;=:@~")
+
+
+def loader(origin_url: str, source_key: str) -> str:
+    """The on-demand URL of ``source_key`` at any width, ``{width}`` left for the
+    front-end to fill in: ``https://img.example.com/img/images/cat.jpg?w={width}``. The
+    key is spelled as the origin signs it (each segment percent-encoded); no ``f=``, so
+    the origin picks the format from ``Accept`` (and answers ``Vary: Accept``)."""
+    path = "/".join(signing.encode(segment) for segment in source_key.split("/"))
+    return f"{base_prefix(origin_url)}{signing.PREFIX.lstrip('/')}{path}?w={{width}}"
 
 
 def _by_format(items: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -56,6 +56,7 @@ class ProcessConfig:
     copy_metadata: tuple[str, ...] = ()  # source user metadata carried onto renditions
     public_base_url: str = ""  # the manifest's URLs: this + key
     manifest_main: str = ""  # the rendition whose group is the manifest's main one
+    origin_public_url: str = ""  # the on-demand origin's URL: the manifest's ``loader``
     adhoc_template: str = DEFAULT_ADHOC_TEMPLATE  # where the origin puts ad-hoc renditions
 
 
@@ -110,6 +111,7 @@ class Processor:
             base_url=config.public_base_url,
             placeholders=self.options.placeholders,
             main=self._main_group_choice(),
+            origin_url=config.origin_public_url,
         )
         self.failure_records = FailureRecords(
             store,
@@ -219,6 +221,12 @@ class Processor:
         outcome.renditions = self._write(out_bucket, source, result, survey.stale)
         outcome.bytes_out = sum(w.bytes for w in outcome.renditions)
         self._publish(source.info, result, outcome, survey)
+        if survey.manifest.state is State.STALE:
+            # A replaced source: the origin's ad-hoc renditions of the old bytes must not be
+            # served as this one's (those it made of the new bytes already are kept).
+            outcome.deleted += self._remove_adhoc(
+                event.bucket, out_bucket, event.key, keep_etag=source.info.etag
+            )
         return outcome
 
     def _read_and_render(
@@ -326,6 +334,7 @@ class Processor:
             placeholder=result.placeholder,
             base_url=self.config.public_base_url,
             main=self.config.manifest_main,
+            origin_url=self.config.origin_public_url,
         )
         self.publisher.publish(
             body,
@@ -365,9 +374,18 @@ class Processor:
             return Outcome(event, Status.IGNORED, "source exists again; renditions kept")
         return outcome
 
-    def _remove_adhoc(self, bucket: str, out_bucket: str, key: str) -> list[str]:
+    def _made_of(self, out_bucket: str, out_key: str) -> str | None:
+        try:
+            return self.store.head(out_bucket, out_key).metadata.get(META_SOURCE_ETAG)
+        except ObjectNotFound:
+            return None
+
+    def _remove_adhoc(
+        self, bucket: str, out_bucket: str, key: str, *, keep_etag: str | None = None
+    ) -> list[str]:
         """The origin's ad-hoc renditions of ``key``: one prefix listing (only keys that
-        read back to this very source: ``images/a.jpg/b.jpg``'s share the prefix)."""
+        read back to this very source: ``images/a.jpg/b.jpg``'s share the prefix); with
+        ``keep_etag``, those made of that source version stay (one HEAD each)."""
         template = self.config.adhoc_template
         gone = []
         try:
@@ -375,7 +393,10 @@ class Processor:
         except BucketNotFound:
             return []
         for info in listing:
-            if adhoc_source(template, bucket, info.key) == key:
-                self.store.delete(out_bucket, info.key)
-                gone.append(f"s3://{out_bucket}/{info.key}")
+            if adhoc_source(template, bucket, info.key) != key:
+                continue
+            if keep_etag is not None and self._made_of(out_bucket, info.key) == keep_etag:
+                continue
+            self.store.delete(out_bucket, info.key)
+            gone.append(f"s3://{out_bucket}/{info.key}")
         return gone

@@ -6,6 +6,7 @@ puts them, with its atomic writes and metadata.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -46,12 +47,14 @@ class FilesStore:
             return self.others.get(bucket, key)
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                stat = os.fstat(fh.fileno())
+                data = fh.read()
         except FileNotFoundError:
             raise ObjectNotFound(f"no such file {str(path)!r}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
-        return data, file_info(bucket, key, path, data, metadata=self.metadata)
+        return data, file_info(bucket, key, path, data, metadata=self.metadata, stat=stat)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         if bucket != self.bucket:

@@ -50,6 +50,24 @@ def _etag(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+#: ETags of files as last seen, by (path, inode, size, mtime): a HEAD then a GET of one
+#: source (every render, and every origin hit) hash it once, not twice. Writes here
+#: replace files (a new inode), so a changed file never keeps its old ETag.
+_ETAGS: dict[tuple[str, int, int, int], str] = {}
+_ETAGS_MAX = 4096
+
+
+def _file_etag(path: Path, stat: os.stat_result, data: bytes | None) -> str:
+    seen = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    etag = _ETAGS.get(seen)
+    if etag is None:
+        etag = _etag(data if data is not None else path.read_bytes())
+        if len(_ETAGS) >= _ETAGS_MAX:
+            _ETAGS.clear()
+        _ETAGS[seen] = etag
+    return etag
+
+
 def _create_temp(folder: Path) -> tuple[int, str]:
     """A new temp file in ``folder``, created as ``open()`` creates files: mode 0666 less
     the umask (and a default ACL), so a web server running as another user can serve the
@@ -88,19 +106,20 @@ def file_info(
     content_type: str | None = None,
     cache_control: str | None = None,
     content_disposition: str | None = None,
+    stat: os.stat_result | None = None,
 ) -> ObjectInfo:
-    """What a HEAD of ``path`` as object ``key`` of ``bucket`` says; ETag as S3 computes it."""
+    """What a HEAD of ``path`` as object ``key`` of ``bucket`` says; ETag as S3 computes it.
+    With ``data``, give the ``stat`` of the file it was read from (``os.fstat``)."""
     try:
-        stat = path.stat()
-        if data is None:
-            data = path.read_bytes()
+        stat = stat or path.stat()
+        etag = _file_etag(path, stat, data)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         raise ObjectNotFound(f"no such file {str(path)!r}") from None
     return ObjectInfo(
         bucket=bucket,
         key=key,
         size=stat.st_size,
-        etag=_etag(data),
+        etag=etag,
         metadata=dict(metadata or {}),
         last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
         content_type=content_type,
@@ -150,7 +169,14 @@ class LocalStore:
         return base
 
     # --- Store ---------------------------------------------------------------------
-    def _info(self, bucket: str, key: str, path: Path, data: bytes | None = None) -> ObjectInfo:
+    def _info(
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        data: bytes | None = None,
+        stat: os.stat_result | None = None,
+    ) -> ObjectInfo:
         meta: dict[str, Any] = {}
         with contextlib.suppress(FileNotFoundError, NotADirectoryError, ValueError):
             meta = json.loads(self._meta_path(bucket, key).read_text(encoding="utf-8"))
@@ -163,18 +189,23 @@ class LocalStore:
             content_type=meta.get("content_type"),
             cache_control=meta.get("cache_control"),
             content_disposition=meta.get("content_disposition"),
+            stat=stat,
         )
 
     def get(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
         self._require_bucket(bucket)
         path = self.path(bucket, key)
         try:
-            data = path.read_bytes()
+            # The bytes and the stat of one open file: a file replaced meanwhile never
+            # gets the bytes' ETag.
+            with path.open("rb") as fh:
+                stat = os.fstat(fh.fileno())
+                data = fh.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise ObjectNotFound(f"no such file {str(path)!r}") from None
         except OSError as exc:
             raise StorageError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
-        return data, self._info(bucket, key, path, data)
+        return data, self._info(bucket, key, path, data, stat)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         self._require_bucket(bucket)

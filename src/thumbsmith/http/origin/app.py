@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -54,6 +55,7 @@ from thumbsmith.service.ondemand.params import EDGE_HEADER
 log = logging.getLogger("thumbsmith")
 
 Render = Callable[[RenderJob], Awaitable[Rendered]]
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 T = TypeVar("T")
 
 #: Seconds a source that failed to render is answered from memory (422) before the
@@ -347,12 +349,15 @@ def _inm(request: Request) -> str | None:
     return request.headers.get("if-none-match")
 
 
-def create_app(config: AppConfig, service: Origin, render: Render) -> Starlette:
+def create_app(
+    config: AppConfig, service: Origin, render: Render, *, lifespan: Lifespan | None = None
+) -> Starlette:
     """The origin app over ``service`` (the policy, blocking store calls) and ``render``
     (a job to an awaitable answer: the render pool, or an inline renderer). Raise
     :class:`Busy` from ``render`` when no render can start."""
     handlers = OriginApp(config, service, render)
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/img/{key:path}", handlers.img, methods=["GET", "HEAD"]),
             Route("/{key:path}", handlers.output, methods=["GET", "HEAD"]),

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from thumbsmith.adapters.storage.local import LocalStore, check_key
 from thumbsmith.core.decoders.sniff import sniff_format
@@ -31,6 +32,7 @@ from thumbsmith.http.middleware import LOOPBACK_HOSTS, trusted_hosts
 from thumbsmith.http.serve import views
 from thumbsmith.http.serve.activity import Activity
 from thumbsmith.service.keys import KeyMapper
+from thumbsmith.service.ondemand import signing
 from thumbsmith.service.process import ProcessConfig
 
 STATIC = Path(str(files("thumbsmith.http.serve") / "static"))
@@ -42,13 +44,31 @@ FILE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-#: The page runs only its own script and shows only its own images (and the manifest's
-#: data-URI placeholders); no other site may frame it (its Delete buttons).
+#: Where the on-demand origin is mounted in the same server.
+ORIGIN_MOUNT = "/origin"
+
+#: The page runs only its own script and shows only its own images (the manifest's
+#: data-URI placeholders, and blob: for the on-demand rendition it fetched to read its
+#: X-Thumbsmith-Cache); no other site may frame it (its Delete buttons).
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
     "Cache-Control": "no-cache",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class OnDemand:
+    """What the page needs to ask the mounted origin for any width: a key to sign with
+    (the page never sees it, only URLs signed with it) and the formats it makes."""
+
+    signing_key: str
+    formats: tuple[str, ...]
+    max_side: int
+
+    def url(self, source_key: str, width: int, fmt: str) -> str:
+        params = {"w": str(width), "f": fmt}
+        return ORIGIN_MOUNT + signing.signed_path(source_key, params, self.signing_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,8 @@ class Site:
     max_bytes: int
     #: What process() renders with: the detail view's SSIM per format needs it.
     config: ProcessConfig | None = None
+    #: The origin mounted at ORIGIN_MOUNT, for the detail view's slider (None: no slider).
+    ondemand: OnDemand | None = None
 
     @property
     def prefix(self) -> str:
@@ -99,10 +121,16 @@ def make_app(
     *,
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
     lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]] | None = None,
+    origin: ASGIApp | None = None,
 ) -> Starlette:
+    """``origin``: the on-demand origin's app, mounted at ORIGIN_MOUNT (with
+    ``site.ondemand`` set, the detail view asks it for any width)."""
     routes = Routes(site, activity)
+    mounted = [Mount(ORIGIN_MOUNT, app=origin)] if origin is not None else []
     return Starlette(
         routes=[
+            *mounted,
+            Route("/api/ondemand", routes.ondemand),
             Route("/", routes.index),
             Route("/api/sources", routes.sources),
             Route("/api/source", routes.source, methods=["GET"]),
@@ -170,7 +198,24 @@ class Routes:
         )
         if self.site.config is not None:
             views.with_similarity(self.site.store, self.site.bucket, key, view, self.site.config)
+        if self.site.ondemand is not None:
+            view["ondemand"] = {"formats": ["auto", *self.site.ondemand.formats]}
         return JSONResponse(view)
+
+    def ondemand(self, request: Request) -> Response:
+        """``?key=&w=&f=``: the signed URL of that rendition at the mounted origin."""
+        od = self.site.ondemand
+        if od is None:
+            return _error(404, "no on-demand origin in this server")
+        key = self._source_key(request)
+        if isinstance(key, Response):
+            return key
+        width, fmt = request.query_params.get("w", ""), request.query_params.get("f", "auto")
+        if not width.isdigit() or not 1 <= int(width) <= od.max_side:
+            return _error(400, f"w={width!r}: give a width from 1 to {od.max_side}")
+        if fmt not in ("auto", *od.formats):
+            return _error(400, f"f={fmt!r}: use auto or one of {', '.join(od.formats)}")
+        return JSONResponse({"url": od.url(key, int(width), fmt)})
 
     # --- changes -------------------------------------------------------------------
     def delete(self, request: Request) -> Response:

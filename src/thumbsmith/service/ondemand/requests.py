@@ -25,7 +25,7 @@ from thumbsmith.core.spec import RenditionSpec
 from thumbsmith.errors import BadRequest, UnsafeKey
 from thumbsmith.service.keys import KeyMapper
 from thumbsmith.service.ondemand import accept, signing
-from thumbsmith.service.ondemand.params import AUTO, Limits, edge_mark, parse_query
+from thumbsmith.service.ondemand.params import AUTO, AdHoc, Limits, edge_mark, parse_query
 from thumbsmith.service.ports import check_key
 
 #: Where ad-hoc renditions go, source key first: one prefix delete clears every variant.
@@ -65,7 +65,8 @@ class Decision:
     format: str = ""
     spec: RenditionSpec | None = None
     auto: bool = False  # the format came from Accept: the answer varies on it
-    mark: str = ""  # the edge mark, for an ad-hoc key
+    mark: str = ""  # the edge mark, for a signed ad-hoc key
+    adhoc: AdHoc | None = None  # what an ad-hoc key asks for (None: a named rendition)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +109,9 @@ def decide(
     spec = query.adhoc.spec(fmt)
     key = rules.adhoc_key(source_key, spec.name, fmt)
     mark = edge_mark(key, rules.signing_keys[0]) if rules.signing_keys and not unsigned else ""
-    return Decision(200, output_key=key, format=fmt, spec=spec, auto=auto, mark=mark)
+    return Decision(
+        200, output_key=key, format=fmt, spec=spec, auto=auto, mark=mark, adhoc=query.adhoc
+    )
 
 
 def _named(

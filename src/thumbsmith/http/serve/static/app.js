@@ -229,10 +229,64 @@ async function showDetail() {
     : el("p", { id: "manifest", text: "No manifest for this source yet; the renditions above are read from the output bucket." });
   const parts = [back, el("h2", { text: view.key })];
   if (view.error) parts.push(el("p", { class: "status error", text: view.error }));
-  parts.push(el("p", { class: "facts", id: "render-time", text: time }), original, ...rows,
-    el("h3", { text: "manifest" }), manifest);
+  parts.push(el("p", { class: "facts", id: "render-time", text: time }), original);
+  if (view.ondemand && view.source.width) parts.push(...onDemand(view));
+  parts.push(...rows, el("h3", { text: "manifest" }), manifest);
   detail.replaceChildren(...parts);
   detail.hidden = false;
+}
+
+// --- on demand: any width, from the origin mounted at /origin --------------------------
+// The pre-made renditions above came from the watch; this one is rendered on first request
+// (MISS), written to the output bucket, and served from there after (HIT).
+const IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"; // as an <img>
+let onDemandUrl = null; // the blob: URL shown, revoked when replaced
+
+function onDemand(view) {
+  // Renditions are upright and never upscaled: the widest is the upright source's width.
+  const max = view.source.orientation >= 5 ? view.source.height : view.source.width;
+  const slider = el("input", { type: "range", id: "od-width", min: 16, max, step: 1,
+    value: Math.min(640, max), "aria-label": "width" });
+  const picker = el("select", { id: "od-format", "aria-label": "format" },
+    ...view.ondemand.formats.map((f) => el("option", { value: f, text: f })));
+  const label = el("output", { id: "od-width-text", text: `${slider.value} px` });
+  const status = el("p", { class: "facts", id: "od-status", text: "" });
+  const img = el("img", { id: "od-img", alt: "on-demand rendition" });
+  let timer = null;
+  const ask = () => { clearTimeout(timer); timer = setTimeout(() => loadOnDemand(view.key, slider, picker, img, status), 150); };
+  slider.addEventListener("input", () => { label.textContent = `${slider.value} px`; ask(); });
+  picker.addEventListener("change", ask);
+  loadOnDemand(view.key, slider, picker, img, status);
+  return [el("h3", { text: "on demand (thumbsmith origin at /origin)" }),
+    el("div", { class: "ondemand-controls" }, slider, label, picker), status,
+    el("figure", { class: "ondemand" }, img)];
+}
+
+async function loadOnDemand(key, slider, picker, img, status) {
+  const width = slider.value, format = picker.value;
+  const q = new URLSearchParams({ key, w: width, f: format });
+  const signed = await (await fetch(`/api/ondemand?${q}`, { cache: "no-store" })).json();
+  if (!signed.url) { status.textContent = `error: ${signed.detail}`; return; }
+  const started = performance.now();
+  const res = await fetch(signed.url, { headers: { Accept: IMAGE_ACCEPT }, cache: "no-store" });
+  const ms = Math.round(performance.now() - started);
+  const cache = res.headers.get("X-Thumbsmith-Cache") || "?";
+  if (slider.value !== width || picker.value !== format) return; // a newer request is on its way
+  if (!res.ok) {
+    status.textContent = `w=${width} ${format}: HTTP ${res.status} ${await res.text()}`;
+    status.dataset.cache = cache;
+    return;
+  }
+  const blob = await res.blob();
+  if (onDemandUrl) URL.revokeObjectURL(onDemandUrl);
+  onDemandUrl = URL.createObjectURL(blob);
+  img.dataset.width = width;
+  img.dataset.format = format;
+  img.src = onDemandUrl;
+  status.dataset.cache = cache;
+  status.dataset.width = width;
+  status.textContent = `w=${width} ${format} → ${res.headers.get("Content-Type")} · ` +
+    `X-Thumbsmith-Cache: ${cache} · ${fmtBytes(blob.size)} · ${ms} ms · ${signed.url.split("?")[0]}`;
 }
 
 window.addEventListener("hashchange", showDetail);
