@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from support.helpers import created, jpeg
+from support.helpers import created, jpeg, wait_for
 from support.origin import fetch, running
 from thumbsmith import cli
 from thumbsmith.adapters.storage.local import LocalStore
@@ -68,7 +68,7 @@ def test_a_render_past_its_timeout_is_503_its_child_killed_and_the_pool_recovers
                 target=lambda: slow.update(reply=fetch(url, "/huge/images/big.jpg.avif"))
             )
             thread.start()
-            assert _wait(lambda: built.renderers is not None and built.renderers.busy == 1)
+            assert wait_for(lambda: built.renderers is not None and built.renderers.busy == 1, 20)
             # The one render process is busy and no queue is allowed: 503 at once.
             full = fetch(url, "/thumb/images/cat.jpg.webp")
             assert full.status == 503 and full["Retry-After"] and b"too many renders" in full.body
@@ -81,15 +81,6 @@ def test_a_render_past_its_timeout_is_503_its_child_killed_and_the_pool_recovers
     finally:
         built.close()
     assert not (bucket.parent / "photos-output" / "huge").exists()
-
-
-def _wait(cond: Any, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_the_cli_prints_its_url_when_ready_and_serves(bucket: Path) -> None:
