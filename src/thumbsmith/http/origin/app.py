@@ -176,7 +176,7 @@ class OriginApp:
                 "/{output key} takes none (use /img/{source key}?... for options)",
             )
         else:
-            answer = await self._serve(request, key, None)
+            answer = self._fit(request, await self._serve(request, key, None))
         return self._respond(request, answer, started)
 
     async def img(self, request: Request) -> Response:
@@ -184,7 +184,7 @@ class OriginApp:
         source_key = request.path_params["key"]
         pairs = request.query_params.multi_items()
         auto = dict(pairs).get("f", "auto").strip().lower() == "auto"
-        answer = await self._serve(request, source_key, pairs)
+        answer = self._fit(request, await self._serve(request, source_key, pairs))
         if auto:
             # Every answer to an auto request varies on Accept, errors and fallbacks too.
             answer.headers["Vary"] = "Accept"
@@ -283,13 +283,18 @@ class OriginApp:
         cache = "WAIT" if waited else "HIT" if rendered.from_store else "MISS"
         if cache == "MISS":
             timing |= {"render": rendered.render_ms, "write": rendered.write_ms}
-        answer = Answer(200, rendered.data, headers, cache, timing)
+        return Answer(200, rendered.data, headers, cache, timing)
+
+    def _fit(self, request: Request, answer: Answer) -> Answer:
+        """``answer``, or a 302 to the same URL where its body is over the limit: the
+        object is in the bucket by now (just written, or found there by a request that
+        raced a render elsewhere), so the retry, which the CDN asks of the bucket first,
+        finds it there."""
         limit = self.config.max_response_bytes
-        if limit is not None and len(rendered.data) > limit:
-            # Written; too large to answer here: the retry finds it in the bucket.
-            answer = Answer(302, b"", {"Cache-Control": "private, no-store"}, answer.cache, timing)
-            answer.headers["Location"] = _same_url(request)
-        return answer
+        if limit is None or answer.status != 200 or len(answer.body) <= limit:
+            return answer
+        headers = {"Cache-Control": "private, no-store", "Location": _same_url(request)}
+        return Answer(302, b"", headers, answer.cache, answer.timing)
 
     async def _render_once(self, job: RenderJob) -> Rendered:
         """The render, unless the object was written since this request looked for it
