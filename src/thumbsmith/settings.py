@@ -204,6 +204,15 @@ def _bucket_template(value: str) -> None:
         raise ValueError("must be a bucket name, optionally with '{bucket}'")
 
 
+def _bucket_name(value: str) -> None:
+    # S3's rules for new buckets; empty means "not set" (checked where it is needed).
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise ValueError(
+            "must be an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
+        )
+
+
 def _signing_keys(value: str) -> None:
     if any(len(k) < 16 for k in parse_keys(value)):
         raise ValueError(
@@ -543,6 +552,13 @@ class Settings:
     )
 
     # --- origin (on-demand renditions over HTTP) ----------------------------------------
+    origin_bucket: str = setting(
+        "",
+        "The source bucket the on-demand origin reads when it runs on Lambda (behind a "
+        "function URL); `thumbsmith origin` takes it from TARGET.",
+        group="origin",
+        check=_bucket_name,
+    )
     origin_signing_keys: str = setting(
         "",
         "Keys that sign ad-hoc /img/ URLs (HMAC-SHA256), separated by commas, the newest "

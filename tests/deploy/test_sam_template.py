@@ -434,7 +434,7 @@ DISTRIBUTION_ARN = "arn:aws:cloudfront::123456789012:distribution/<Distribution>
 ORIGIN_SETTINGS = {
     "origin_signing_keys", "origin_key_template", "origin_max_side", "origin_max_pixels",
     "origin_max_quality", "origin_formats", "origin_auto_order", "origin_cache_control",
-    "origin_render_timeout", "origin_queue", "origin_widths",
+    "origin_render_timeout", "origin_queue", "origin_widths", "origin_bucket",
 }  # fmt: skip
 
 
@@ -614,6 +614,8 @@ def test_origin_function_settings(cfn: dict[str, Any]) -> None:
     env = fn["Environment"]["Variables"]
     assert env["THUMBSMITH_ORIGIN_SIGNING_KEYS"] == "k2,k1"
     assert env["THUMBSMITH_OUTPUT_BUCKET"] == "photos-output"
+    # The origin reads its sources from the stack's bucket, which no request names.
+    assert env["THUMBSMITH_ORIGIN_BUCKET"] == "photos"
     names = {f.name for f in settings.fields()}
     if any(n.startswith("origin_") for n in names):  # once the origin's settings exist
         assert names >= ORIGIN_SETTINGS

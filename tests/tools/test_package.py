@@ -8,6 +8,7 @@ That proves the zip is self-contained. uv's own cache keeps the wheels between r
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -139,6 +140,11 @@ def test_zip_is_within_limits_for_the_target_and_matches_the_lock(
     assert "jmespath" in versions and "aws-lambda-powertools" in versions
     assert not {"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil"} & set(versions)
     assert {"pyvips", "pyvips-binary", "pillow", "pillow-heif", "cffi"} <= set(versions)
+    # The origin app answers function-URL events through Mangum; nothing listens, so
+    # no HTTP server (nor what only it needs).
+    assert {"starlette", "anyio", "mangum"} <= set(versions)
+    assert not {"uvicorn", "h11", "click"} & set(versions)
+    assert {"thumbsmith/http/origin/app.py", "thumbsmith/runners/function_url.py"} <= names
 
 
 # --- the zip, run as Lambda would run it --------------------------------------------------
@@ -177,6 +183,17 @@ def s3_put_event(bucket: str, key_in_event: str, size: int, etag: str) -> dict[s
     return {"Records": [record]}
 
 
+def function_url_event(raw_path: str, query: str) -> dict[str, Any]:
+    """A function-URL GET in AWS's shape (from tests/events/function-url-get.json)."""
+    event: dict[str, Any] = json.loads(
+        (REPO / "tests" / "events" / "function-url-get.json").read_text()
+    )
+    event["rawPath"] = event["requestContext"]["http"]["path"] = raw_path
+    event["rawQueryString"] = query
+    event.pop("queryStringParameters", None)  # what it holds is read from rawQueryString
+    return event
+
+
 def sqs_event(body: dict[str, Any]) -> dict[str, Any]:
     """An SQS batch of one message in AWS's exact shape (from tests/events/sqs-s3.json)."""
     sample = json.loads((REPO / "tests" / "events" / "sqs-s3.json").read_text())
@@ -204,9 +221,10 @@ class Context:  # the attributes of the context object Lambda passes
 
 import thumbsmith.aws_lambda as m
 assert m.__file__.startswith(json.loads(sys.argv[1])[0]), m.__file__
-import pyvips, PIL
-for mod in (pyvips, PIL):
+import importlib.util, pyvips, PIL, starlette, mangum
+for mod in (pyvips, PIL, starlette, mangum):
     assert mod.__file__.startswith(json.loads(sys.argv[1])[0]), mod.__file__
+assert importlib.util.find_spec("uvicorn") is None  # the function never listens
 for event in events:
     print("RESULT " + json.dumps(m.handler(event, Context()), default=str))
 """
@@ -255,10 +273,15 @@ def test_handler_runs_from_the_extracted_zip_under_python312(
         key: s3.put_object(Bucket="photos", Key=key, Body=data)["ETag"].strip('"')
         for key in (direct_key, queued_key)
     }
+    # Rendered on request only, through the function URL (no event names it).
+    ondemand_key = "images/on demand.jpg"
+    s3.put_object(Bucket="photos", Key=ondemand_key, Body=data)
     # S3 URL-encodes keys in notifications, spaces as '+'.
     events = [
         s3_put_event("photos", "images/sharp+Landscape+6.jpg", len(data), etags[direct_key]),
         sqs_event(s3_put_event("photos", queued_key, len(data), etags[queued_key])),
+        function_url_event("/img/images/on%20demand.jpg", "p=medium"),
+        function_url_event("/medium/images/on%20demand.jpg.jpg", ""),
     ]
 
     env = {
@@ -276,6 +299,7 @@ def test_handler_runs_from_the_extracted_zip_under_python312(
         "THUMBSMITH_RENDITIONS": "large=1280,medium=300,thumb=160",
         "THUMBSMITH_PREFIX": "images/",
         "THUMBSMITH_OUTPUT_BUCKET": "photos-output",
+        "THUMBSMITH_ORIGIN_BUCKET": "photos",
         "POWERTOOLS_SERVICE_NAME": "thumbsmith",
         "POWERTOOLS_METRICS_NAMESPACE": "thumbsmith",
     }
@@ -292,12 +316,22 @@ def test_handler_runs_from_the_extracted_zip_under_python312(
     answers = [
         json.loads(x[len("RESULT ") :]) for x in proc.stdout.splitlines() if x.startswith("RESULT ")
     ]
-    assert len(answers) == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
-    direct, queued = answers
+    assert len(answers) == 4, proc.stdout[-3000:] + proc.stderr[-3000:]
+    direct, queued, miss, hit = answers
     assert direct.get("verdict", "done") == "done" and not direct.get("permanent_failures"), direct
     assert queued == {"batchItemFailures": []}, queued
 
     from PIL import Image
+
+    # The origin app answered from the zip: rendered, then served from the bucket.
+    for answer, cache in ((miss, "MISS"), (hit, "HIT")):
+        assert answer["statusCode"] == 200 and answer["isBase64Encoded"], answer
+        assert answer["headers"]["x-thumbsmith-cache"] == cache
+        with Image.open(io.BytesIO(base64.b64decode(answer["body"]))) as img:
+            assert (img.format, img.size) == ("JPEG", (300, 225))
+    assert base64.b64decode(miss["body"]) == (
+        s3.get_object(Bucket="photos-output", Key=f"medium/{ondemand_key}.jpg")["Body"].read()
+    )
 
     listed = s3.list_objects_v2(Bucket="photos-output").get("Contents", [])
     sizes: dict[str, dict[str, tuple[int, int]]] = {direct_key: {}, queued_key: {}}
@@ -306,6 +340,8 @@ def test_handler_runs_from_the_extracted_zip_under_python312(
             continue  # the manifest of each source, checked in tests/test_manifest.py
         rendition, _, rest = obj["Key"].partition("/")
         source = rest.removesuffix(".jpg")  # key_template "{rendition}/{key}.{ext}"
+        if source == ondemand_key:
+            continue  # checked above
         body = s3.get_object(Bucket="photos-output", Key=obj["Key"])["Body"].read()
         with Image.open(io.BytesIO(body)) as img:
             assert img.format == "JPEG"
@@ -373,8 +409,10 @@ def test_boto3_family_is_left_to_the_runtime_but_powertools_deps_stay() -> None:
     assert not {"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil", "six"} & without
     with_boto3 = package.runtime_closure(lock, include_boto3=True)
     assert {"boto3", "botocore", "s3transfer", "urllib3"} <= with_boto3
-    # serve's web stack is local only: never in the zip, nor what only it needs.
-    assert not {"starlette", "uvicorn", "h11", "click", "anyio"} & (without | with_boto3)
+    # The HTTP server is local only: never in the zip, nor what only it needs; the origin
+    # app's Starlette and Mangum go in.
+    assert not {"uvicorn", "h11", "click"} & (without | with_boto3)
+    assert {"starlette", "anyio", "mangum"} <= without
 
 
 def test_without_uv_it_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,14 +9,19 @@
 * S3 Batch Operations (invocation schema 1.0 and 2.0): each task is processed and
   answered in the shape Batch expects (:mod:`thumbsmith.runners.s3_batch`), with
   ``Succeeded``, ``TemporaryFailure`` (Batch retries it) or ``PermanentFailure``.
+* Function-URL requests (payload 2.0): the on-demand origin app answers them
+  (:mod:`thumbsmith.runners.function_url`); every answer adds EMF metrics (hits,
+  misses, waits, renders, bytes, render ms). Settings that do not load, or no
+  THUMBSMITH_ORIGIN_BUCKET: one ``configuration error`` line and a 500 ``no-store``.
 * Anything else (S3 direct, SNS, EventBridge, MinIO webhook bodies): every record is
   processed, then the invocation raises only if one failed transiently, so Lambda's own
   retry redoes it (idempotence makes the records that succeeded cheap the second time).
 
-Settings, the S3 client and the :class:`Processor` are built once per container, on the
-first invocation (through the same :func:`thumbsmith.runners.bootstrap.start` as every
-other runner, so THUMBSMITH_VIPS_CONCURRENCY and the log level apply here too), and
-reused while the container lives.
+Settings, the S3 client, the :class:`Processor` and the origin app are built once per
+container, on the first invocation that needs them (through the same
+:func:`thumbsmith.runners.bootstrap.start` as every other runner, so
+THUMBSMITH_VIPS_CONCURRENCY and the log level apply here too), and reused while the
+container lives.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from thumbsmith.errors import ConfigError
-from thumbsmith.runners import bootstrap, s3_batch
+from thumbsmith.http.origin.app import Answered
+from thumbsmith.runners import bootstrap, function_url, s3_batch
 from thumbsmith.service.dispatch import Handled, Verdict, handle
 from thumbsmith.service.events import quote_payload
 from thumbsmith.service.process import Processor
@@ -57,6 +63,7 @@ _UNITS = {
 
 _settings: Settings | None = None
 _processor: Processor | None = None
+_origin: function_url.FunctionUrlOrigin | None = None
 
 
 class RetryableFailure(Exception):
@@ -87,14 +94,29 @@ def processor() -> Processor:
     return _processor
 
 
+def origin() -> function_url.FunctionUrlOrigin:
+    """The container's on-demand origin app (function-URL requests), built on first use."""
+    global _origin
+    if _origin is None:
+        s = settings()
+        try:
+            _origin = function_url.FunctionUrlOrigin(s, report=report_request)
+        except ConfigError as exc:
+            logger.error(f"configuration error: {exc}")
+            raise ConfigError(exc.reason) from None
+    return _origin
+
+
 def use(processor: Processor | None, settings: Settings | None = None) -> None:
-    """Install ``processor`` (built from ``settings``) as the container's, or forget both.
+    """Install ``processor`` (built from ``settings``) as the container's, or forget both;
+    the origin app is rebuilt from them (or from the environment) on its next request.
 
     For tests and for embedding the handler in another function.
     """
-    global _processor, _settings
+    global _processor, _settings, _origin
     _processor = processor
     _settings = settings if processor is not None else None
+    _origin = None
     if settings is not None:
         bootstrap.start(settings)
 
@@ -109,6 +131,21 @@ def record_metric(name: str, value: float, dimensions: Mapping[str, str]) -> Non
                 metric.add_dimension(name=key, value=dim)
     else:
         metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def report_request(answered: Answered) -> None:
+    """One origin answer's metrics, flushed as EMF with the invocation's."""
+    for name, unit, value in function_url.metrics_of(answered):
+        metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def _function_url(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        app = origin()
+    except ConfigError:
+        # Already logged, naming the setting; the viewer learns only where to look.
+        return function_url.error(500, "the origin is not configured; see the function's log")
+    return app(event, context)
 
 
 def _is_sqs_batch(event: object) -> bool:
@@ -143,6 +180,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
     if request_id:
         logger.append_keys(request_id=request_id)
+    if function_url.is_request(event):
+        return _function_url(event, context)
     proc = processor()  # settings errors surface here, before any record is touched
 
     if s3_batch.is_batch_event(event):

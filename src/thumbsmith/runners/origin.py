@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 
 from thumbsmith.http.middleware import LOOPBACK_HOSTS
-from thumbsmith.http.origin.app import AppConfig, Lifespan, Render, create_app
+from thumbsmith.http.origin.app import AppConfig, Lifespan, Render, Report, create_app
 from thumbsmith.runners import bootstrap, pool
 from thumbsmith.runners.target import Target
 from thumbsmith.service.ondemand.origin import (
@@ -130,9 +130,10 @@ def build(
     max_response_bytes: int | None = None,
     allowed_hosts: tuple[str, ...] = ("*",),
     lifespan: Lifespan | None = None,
+    report: Report | None = None,
 ) -> Built:
     """The origin app for ``target``: renders in a pool of ``workers`` render processes,
-    or ``inline`` in this one."""
+    or ``inline`` in this one; ``report`` gets every answered request (metrics)."""
     settings = target.settings_for(settings)
     store = target.open(settings)
     service = Origin(store, origin_config(settings, target.bucket))
@@ -144,14 +145,14 @@ def build(
     if inline:
         renderer = renderer_of(bootstrap.processor(store, settings))
         render = inline_renderer(renderer, settings.origin_queue)
-        app = create_app(config, service, render, lifespan=lifespan)
+        app = create_app(config, service, render, lifespan=lifespan, report=report)
         return Built(app, lambda: None)
     count = bootstrap.worker_count(settings, workers)
     renderers = pool.RenderPool(
         pool.ChildSetup(settings, target, logs="json"), count, queue_limit=settings.origin_queue
     )
     render = pool_renderer(renderers, settings.origin_render_timeout)
-    app = create_app(config, service, render, lifespan=lifespan)
+    app = create_app(config, service, render, lifespan=lifespan, report=report)
     return Built(app, lambda: renderers.shutdown(grace=pool.STOP_GRACE_S, cancel=True), renderers)
 
 

@@ -52,9 +52,11 @@ HANDLER_FILE = "thumbsmith/aws_lambda.py"
 # stays, since aws-lambda-powertools needs it too.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 
-# The local web server (`thumbsmith serve`) never runs on Lambda: its stack stays out,
-# and its own dependencies (anyio, h11, click, …) with it unless something else needs them.
-LOCAL_ONLY = frozenset({"starlette", "uvicorn"})
+# The function never listens: a function URL hands it requests as events, which Mangum
+# gives the origin's Starlette app (Starlette, anyio and Mangum ship). The HTTP server
+# stays out, and its own dependencies (h11, click, …) with it unless something else
+# needs them.
+LOCAL_ONLY = frozenset({"uvicorn"})
 
 # Packages that publish only an sdist and may be built here. Allowed only because the
 # wheel they build is pure Python (checked below): a native build would be for the host.
@@ -223,7 +225,8 @@ def _install(pins: Sequence[Pin], arch: str, python: str, target: Path, project:
     _run(cmd, project)
 
 
-#: Parts of the package that only local commands use (``serve``, ``receive``).
+#: Parts of the package that only local commands use (``serve``, ``receive``); the
+#: origin app (``http/origin``) ships, for the function URL.
 LOCAL_ONLY_MODULES = (
     "http/serve",
     "http/receive",
@@ -253,7 +256,7 @@ def _add_own_wheel(project: Path, target: Path, scratch: Path) -> str:
     own = target / "thumbsmith"
     shutil.rmtree(own / "tools")
     # The local page and the webhook receiver run on a machine of the user's, never on
-    # Lambda; they need Starlette and uvicorn, which the zip does not carry.
+    # Lambda; they need uvicorn, which the zip does not carry.
     for local_only in LOCAL_ONLY_MODULES:
         path = own / local_only
         shutil.rmtree(path) if path.is_dir() else path.unlink()

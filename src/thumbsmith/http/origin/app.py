@@ -12,12 +12,13 @@ render pool), so a hit never waits behind a render. Concurrent requests for one 
 key share one render (:class:`SingleFlight`: the others answer ``WAIT``). A source that
 fails to render is remembered for :data:`FAILED_TTL_S` so a client that retries at once
 does not render it again. Every answer is one JSON log line (hit, miss, wait, bytes,
-render ms).
+render ms), and is handed to the runner's ``report`` (EMF metrics on Lambda).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +57,7 @@ from thumbsmith.service.ondemand.params import EDGE_HEADER
 log = logging.getLogger("thumbsmith")
 
 Render = Callable[[RenderJob], Awaitable[Rendered]]
+Report = Callable[["Answered"], None]
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 T = TypeVar("T")
 
@@ -76,6 +79,20 @@ class AppConfig:
     max_response_bytes: int | None = None
     allowed_hosts: tuple[str, ...] = ("*",)
     retry_after_s: int = 1
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answered request, as its log line says it: for a runner's metrics (EMF on
+    Lambda) through ``create_app(report=...)``."""
+
+    method: str
+    path: str
+    status: int
+    cache: str  # HIT, MISS, WAIT, or "-" where no rendition was looked up or made
+    bytes: int
+    render_ms: float  # 0.0 unless this request rendered
+    ms: float
 
 
 class SingleFlight(Generic[T]):
@@ -137,10 +154,13 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 class OriginApp:
     """The request handlers over one :class:`Origin` and one ``render``."""
 
-    def __init__(self, config: AppConfig, service: Origin, render: Render) -> None:
+    def __init__(
+        self, config: AppConfig, service: Origin, render: Render, report: Report | None = None
+    ) -> None:
         self.config = config
         self.service = service
         self.render = render
+        self.report = report
         self.flights: SingleFlight[Rendered] = SingleFlight()
         self.failed: dict[tuple[str, str], tuple[float, str]] = {}
 
@@ -156,7 +176,7 @@ class OriginApp:
                 "/{output key} takes none (use /img/{source key}?... for options)",
             )
         else:
-            answer = await self._serve(request, key, None)
+            answer = self._fit(request, await self._serve(request, key, None))
         return self._respond(request, answer, started)
 
     async def img(self, request: Request) -> Response:
@@ -164,7 +184,7 @@ class OriginApp:
         source_key = request.path_params["key"]
         pairs = request.query_params.multi_items()
         auto = dict(pairs).get("f", "auto").strip().lower() == "auto"
-        answer = await self._serve(request, source_key, pairs)
+        answer = self._fit(request, await self._serve(request, source_key, pairs))
         if auto:
             # Every answer to an auto request varies on Accept, errors and fallbacks too.
             answer.headers["Vary"] = "Accept"
@@ -263,13 +283,18 @@ class OriginApp:
         cache = "WAIT" if waited else "HIT" if rendered.from_store else "MISS"
         if cache == "MISS":
             timing |= {"render": rendered.render_ms, "write": rendered.write_ms}
-        answer = Answer(200, rendered.data, headers, cache, timing)
+        return Answer(200, rendered.data, headers, cache, timing)
+
+    def _fit(self, request: Request, answer: Answer) -> Answer:
+        """``answer``, or a 302 to the same URL where its body is over the limit: the
+        object is in the bucket by now (just written, or found there by a request that
+        raced a render elsewhere), so the retry, which the CDN asks of the bucket first,
+        finds it there."""
         limit = self.config.max_response_bytes
-        if limit is not None and len(rendered.data) > limit:
-            # Written; too large to answer here: the retry finds it in the bucket.
-            answer = Answer(302, b"", {"Cache-Control": "private, no-store"}, answer.cache, timing)
-            answer.headers["Location"] = str(request.url)
-        return answer
+        if limit is None or answer.status != 200 or len(answer.body) <= limit:
+            return answer
+        headers = {"Cache-Control": "private, no-store", "Location": _same_url(request)}
+        return Answer(302, b"", headers, answer.cache, answer.timing)
 
     async def _render_once(self, job: RenderJob) -> Rendered:
         """The render, unless the object was written since this request looked for it
@@ -333,29 +358,46 @@ class OriginApp:
     def _log(
         self, request: Request, status: int, answer: Answer, size: int, started: float
     ) -> None:
-        fields: Mapping[str, Any] = {
-            "method": request.method,
-            "path": request.url.path,
-            "status": status,
-            "cache": answer.cache or "-",
-            "bytes": size,
-            "render_ms": round(answer.timing.get("render", 0.0), 1),
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        }
+        answered = Answered(
+            method=request.method,
+            path=request.url.path,
+            status=status,
+            cache=answer.cache or "-",
+            bytes=size,
+            render_ms=round(answer.timing.get("render", 0.0), 1),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        fields: Mapping[str, Any] = dataclasses.asdict(answered)
         log.info("origin_request", extra=dict(fields))
+        if self.report is not None:
+            self.report(answered)
 
 
 def _inm(request: Request) -> str | None:
     return request.headers.get("if-none-match")
 
 
+def _same_url(request: Request) -> str:
+    """This request's path and query, relative: behind a CDN the Host the origin sees is
+    its own (a Lambda function URL's, which only the CDN may call), not the viewer's."""
+    path = quote(request.scope.get("root_path", "") + request.scope["path"])
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
 def create_app(
-    config: AppConfig, service: Origin, render: Render, *, lifespan: Lifespan | None = None
+    config: AppConfig,
+    service: Origin,
+    render: Render,
+    *,
+    lifespan: Lifespan | None = None,
+    report: Report | None = None,
 ) -> Starlette:
     """The origin app over ``service`` (the policy, blocking store calls) and ``render``
     (a job to an awaitable answer: the render pool, or an inline renderer). Raise
-    :class:`Busy` from ``render`` when no render can start."""
-    handlers = OriginApp(config, service, render)
+    :class:`Busy` from ``render`` when no render can start. ``report`` gets every
+    answered request (after its log line)."""
+    handlers = OriginApp(config, service, render, report)
     app = Starlette(
         lifespan=lifespan,
         routes=[
