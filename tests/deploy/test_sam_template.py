@@ -536,11 +536,14 @@ def test_every_behavior_runs_the_edge_function_and_keys_on_the_uri(cfn: dict[str
 
 def test_lifecycle_rule_can_never_sweep_a_premade_key(cfn: dict[str, Any]) -> None:
     from thumbsmith.core.spec import parse_spec
+    from thumbsmith.service.ondemand.origin import ONDEMAND_TAGS
 
     res = ondemand(cfn)
     (rule,) = res["OutputBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled" and rule["Prefix"] == "_ondemand/"
-    assert set(rule) == {"Id", "Status", "Prefix", "ExpirationInDays"}  # no wider filter
+    # No wider filter: the prefix and the tag the origin gives ad-hoc results, both.
+    assert set(rule) == {"Id", "Status", "Prefix", "TagFilters", "ExpirationInDays"}
+    assert rule["TagFilters"] == [{"Key": k, "Value": v} for k, v in ONDEMAND_TAGS.items()]
     # Pre-made keys start with a rendition name (the stack keeps the default template), and
     # a rendition name cannot start with "_".
     assert sam()["Parameters"].get("KeyTemplate") is None

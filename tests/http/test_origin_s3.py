@@ -110,6 +110,16 @@ def test_miss_then_hit_writes_the_object_with_its_metadata(origin: S3Origin) -> 
     hit = fetch(origin.url, "/large/images/cat.jpg.avif")
     assert hit["X-Thumbsmith-Cache"] == "HIT" and hit.body == miss.body
     assert hit["ETag"] == miss["ETag"]
+    # An ad-hoc result is tagged (a lifecycle rule may select it); a named one is not.
+    adhoc = fetch(origin.url, "/img/images/cat.jpg?w=640&f=webp")
+    assert adhoc.status == 200, adhoc.body
+    out = f"{origin.bucket}-output"
+    tagged = origin.s3.get_object_tagging(
+        Bucket=out, Key="_ondemand/images/cat.jpg/w640-inside.webp"
+    )
+    assert tagged["TagSet"] == [{"Key": "thumbsmith", "Value": "ondemand"}]
+    named = origin.s3.get_object_tagging(Bucket=out, Key="large/images/cat.jpg.avif")
+    assert named["TagSet"] == []
     assert fetch(origin.url, "/img/images/bad.jpg?p=thumb&f=jpeg").status == 422
     assert fetch(origin.url, "/img/images/gone.jpg?p=thumb&f=jpeg").status == 404
 

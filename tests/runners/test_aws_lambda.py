@@ -64,6 +64,7 @@ class FlakyStore:
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         return self.inner.put(
             bucket,
@@ -73,6 +74,7 @@ class FlakyStore:
             metadata=metadata,
             cache_control=cache_control,
             content_disposition=content_disposition,
+            tags=tags,
         )
 
     def delete(self, bucket: str, key: str) -> None:

@@ -201,6 +201,8 @@ def test_signed_ad_hoc_renditions_good_and_bad_signatures(s3: Any, bucket: str) 
     assert written.endswith(".webp")
     meta = s3.head_object(Bucket=f"{bucket}-output", Key=written)["Metadata"]
     assert meta[META_ONDEMAND] and meta[META_SOURCE_KEY] == PHOTO
+    tags = s3.get_object_tagging(Bucket=f"{bucket}-output", Key=written)["TagSet"]
+    assert tags == [{"Key": "thumbsmith", "Value": "ondemand"}]
 
     tampered = query.replace("w=300", "w=301")
     bad = invoke(request(f"/img/{PHOTO}", tampered))

@@ -78,9 +78,12 @@ class Store(Protocol):
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """Write ``data`` atomically. ``content_disposition`` must be ASCII (see
-        :func:`thumbsmith.service.headers.content_disposition`)."""
+        :func:`thumbsmith.service.headers.content_disposition`). ``tags``: S3 object tags
+        (lifecycle rules and IAM conditions can select by them); stores without tags
+        keep them as a record or ignore them."""
         ...
 
     def delete(self, bucket: str, key: str) -> None: ...

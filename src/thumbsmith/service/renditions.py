@@ -63,6 +63,7 @@ class RenditionWriter:
         source: ObjectInfo,
         fingerprint: str,
         extra_metadata: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> StoredRendition:
         info = self.store.put(
             bucket,
@@ -80,6 +81,7 @@ class RenditionWriter:
                 META_SOURCE_KEY: source.key,
                 META_FINGERPRINT: fingerprint,
             },
+            tags=tags,
         )
         return StoredRendition(
             bucket,

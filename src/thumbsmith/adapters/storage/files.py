@@ -71,6 +71,7 @@ class FilesStore:
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         if bucket == self.bucket:
             raise UnsafeKey(f"{self.object_name(bucket, key)}: the input files are read-only")
@@ -82,6 +83,7 @@ class FilesStore:
             metadata=metadata,
             cache_control=cache_control,
             content_disposition=content_disposition,
+            tags=tags,
         )
 
     def delete(self, bucket: str, key: str) -> None:

@@ -221,6 +221,7 @@ class LocalStore:
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         self._require_bucket(bucket, create=True)
         path = self.path(bucket, key)
@@ -233,6 +234,7 @@ class LocalStore:
                 "cache_control": cache_control,
                 "content_disposition": content_disposition,
                 "metadata": dict(metadata or {}),
+                **({"tags": dict(tags)} if tags else {}),
             }
             _atomic_write(self._meta_path(bucket, key), json.dumps(record).encode())
         except OSError as exc:

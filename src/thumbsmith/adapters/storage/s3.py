@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from thumbsmith.adapters.aws import map_error
 from thumbsmith.errors import BucketNotFound, ObjectNotFound
@@ -143,6 +144,7 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         meta = encode_metadata(metadata or {})
         extra: dict[str, Any] = {}
@@ -152,6 +154,8 @@ class S3Store:
             # botocore does not check it, and a non-ASCII header breaks the signature on
             # real S3: callers build it ASCII-only (RFC 6266 filename + RFC 8187 filename*).
             extra["ContentDisposition"] = content_disposition
+        if tags:
+            extra["Tagging"] = urlencode(dict(tags))
         try:
             # One PUT is atomic on S3: readers see the old object or the new one.
             resp = self.client.put_object(

@@ -47,6 +47,9 @@ from thumbsmith.service.source import SourceReader, hints_of
 #: Metadata on an ad-hoc rendition: its id (``w640-inside``). Pre-made and on-demand
 #: named renditions carry none: they are the same objects.
 META_ONDEMAND = "thumbsmith-ondemand"
+#: The S3 tag of an ad-hoc result: a lifecycle rule or an IAM condition can select
+#: on-demand results by it (the shipped stack's rule selects by prefix and tag both).
+ONDEMAND_TAGS: Mapping[str, str] = {"thumbsmith": "ondemand"}
 #: Source types that can carry alpha: ``f=auto`` prefers a format that keeps it for them.
 _ALPHA_TYPES = ("image/png", "image/webp", "image/avif", "image/gif", "image/heic", "image/heif")
 
@@ -312,8 +315,9 @@ class Renderer:
         rendered = time.perf_counter()
         fp = fingerprint(self.options, job.spec, job.format, source.info)
         extra: Mapping[str, str] = {META_ONDEMAND: job.spec.name} if job.adhoc else {}
+        tags = ONDEMAND_TAGS if job.adhoc else None
         try:
-            self.writer.put(job.out_bucket, job.output_key, rendition, source.info, fp, extra)
+            self.writer.put(job.out_bucket, job.output_key, rendition, source.info, fp, extra, tags)
         except ThumbsmithError as exc:
             raise exc.for_object(self.name_of(job.out_bucket, job.output_key)) from exc
         done = time.perf_counter()
