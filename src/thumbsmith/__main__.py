@@ -1,5 +1,3 @@
-import sys
+from thumbsmith.cli import run
 
-from thumbsmith.cli import main
-
-sys.exit(main())
+run()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from thumbsmith import __version__
 from thumbsmith.errors import ConfigError, ThumbsmithError
@@ -692,6 +693,20 @@ def _service_commands(command: Command) -> None:
 EXIT_BROKEN_PIPE = 141
 
 
+def run() -> NoReturn:
+    """The ``thumbsmith`` command and ``python -m thumbsmith``: :func:`main`, then exit.
+
+    Once main() has returned the process is ending. A late copy of the Ctrl-C that
+    stopped it (``uv run`` forwards it again some 200 ms later, astral-sh/uv#13925) must
+    not kill it by signal (status -2) or interrupt the interpreter's exit, which puts
+    back the default action for every handler Python installed: so both are ignored.
+    """
+    status = main()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -726,4 +741,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -11,6 +11,7 @@ A command added later gets a row in COMMANDS.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -230,6 +231,27 @@ def _stops(command: Command, sig: int, setup: Setup) -> None:
     took, out, err = _stop(proc, sig)
     _clean(took, proc.returncode, command.exit_status(sig), err, first + out)
     command.check(setup, first + out)
+
+
+@pytest.mark.parametrize("name", ["watch", "serve", "receive", "origin"])
+def test_a_ctrl_c_that_keeps_coming_while_it_stops_prints_no_traceback(
+    name: str, setup: Setup
+) -> None:
+    """``uv run`` forwards a Ctrl-C again ~200 ms after the process group got it
+    (astral-sh/uv#13925); a copy landing in the clean-up or the interpreter's exit once
+    printed a SystemExit traceback from logging's atexit hook. Here the copies keep
+    coming every 10 ms until the process is gone."""
+    proc, first = _start(COMMANDS[name].args(setup), setup.env)
+    sent = time.monotonic()
+    while proc.poll() is None and time.monotonic() - sent < 10:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+    took = time.monotonic() - sent
+    if proc.poll() is None:
+        proc.kill()
+    out, err = proc.communicate(timeout=10)
+    _clean(took, proc.returncode, 0, err, first + out)
 
 
 def _clean(took: float, status: int, expected: int, err: str, out: str) -> None:

@@ -59,14 +59,32 @@ def bind(host: str, port: int, *, backlog: int, option: str) -> socket.socket:
 def exit_cleanly_on_signals() -> None:
     """uvicorn re-raises the signal it stopped on, with the handler it found installed:
     make that one exit 0 (not death by SIGTERM, 143). Left at Python's default, SIGINT
-    would meet asyncio's handler, which raises KeyboardInterrupt inside the app."""
+    would meet asyncio's handler, which raises KeyboardInterrupt inside the app.
+
+    Once stopping, later signals are ignored: ``uv run`` forwards a Ctrl-C a second time
+    some 200 ms after the process group got it (astral-sh/uv#13925), which could land in
+    the clean-up or in the interpreter's exit and print a traceback there."""
+
+    def stop(*_: object) -> None:
+        _ignore_stop_signals()
+        sys.exit(0)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: sys.exit(0))
+        signal.signal(sig, stop)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def run(config: uvicorn.Config, sock: socket.socket) -> None:
-    """Serve on ``sock`` until SIGTERM/SIGINT; call :func:`exit_cleanly_on_signals` first."""
-    Server(config).run(sockets=[sock])
+    """Serve on ``sock`` until SIGTERM/SIGINT; call :func:`exit_cleanly_on_signals` first.
+    When it returns the process is stopping: later SIGINTs and SIGTERMs are ignored."""
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        _ignore_stop_signals()
 
 
 class Server(uvicorn.Server):
