@@ -23,11 +23,11 @@ from support.faultproxy import FaultPlan, FaultProxy
 from support.moto_server import make_buckets, make_queue, notify, queue_arn
 from support.reliability import REPO, small_jpeg
 
-N_OBJECTS = 150
+N_OBJECTS = 100
 WRAPPER = str(REPO / "tests" / "support" / "short_timeouts.py")
-# About 8% of S3 requests (some 100 of the ~1,350 a run makes): as many faults as with
-# twice the objects at half the rate, in half the suite's time. Stalls are rare because
-# each costs a full read timeout.
+# About 8% of S3 requests (some 115 of the ~1,400 a run makes): as many faults as three
+# times the objects at half the rate, in a third of the time. Stalls are rare, as each
+# costs a full read timeout.
 PLAN = FaultPlan(
     slowdown=0.03, internal=0.02, reset=0.016, reset_after=0.008, stall=0.004, stall_after=0.002
 )
