@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from support.aws import (
     LogCollector,
+    collecting_logs,
     drain,
     jpeg_size,
     load_event,
@@ -94,11 +94,8 @@ def handler_store(settings: Settings) -> Iterator[S3Store]:
 
 @pytest.fixture
 def logs() -> Iterator[LogCollector]:
-    collector = LogCollector()
-    logger = logging.getLogger("thumbsmith")
-    logger.addHandler(collector)
-    yield collector
-    logger.removeHandler(collector)
+    with collecting_logs() as collector:
+        yield collector
 
 
 def assert_renditions(s3: Any, bucket: str, key: str, source: tuple[int, int]) -> None:

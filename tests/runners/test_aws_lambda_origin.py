@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.aws import LogCollector, load_event
+from support.aws import LogCollector, collecting_logs, load_event
 from support.faultproxy import FaultPlan, FaultProxy
 from support.helpers import jpeg
 from support.moto_server import make_buckets
@@ -68,11 +67,8 @@ def bucket(s3: Any, name: str, monkeypatch: pytest.MonkeyPatch, noise_png: bytes
 
 @pytest.fixture
 def logs() -> Iterator[LogCollector]:
-    collector = LogCollector()
-    logger = logging.getLogger("thumbsmith")
-    logger.addHandler(collector)
-    yield collector
-    logger.removeHandler(collector)
+    with collecting_logs() as collector:
+        yield collector
 
 
 def request(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -146,6 +148,18 @@ class LogCollector(logging.Handler):
 
     def messages(self, msg: str) -> list[logging.LogRecord]:
         return [r for r in self.records if r.getMessage() == msg]
+
+
+@contextlib.contextmanager
+def collecting_logs() -> Iterator[LogCollector]:
+    """The 'thumbsmith' logger's records while the block runs."""
+    collector = LogCollector()
+    logger = logging.getLogger("thumbsmith")
+    logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
 
 
 def worker_env(**settings: str) -> dict[str, str]:
