@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.helpers import REPO, corpus_bytes, corpus_file, entries, upright_size
+from support.helpers import REPO, corpus_bytes, corpus_file, entries, jpeg, upright_size
 from thumbsmith.core import Hints, RenderOptions, render
 from thumbsmith.core.spec import RenditionSpec, parse_renditions, plan_size
 from thumbsmith.core.steps.load import load_factor
@@ -279,3 +279,18 @@ def test_animated_gif_gives_an_animated_webp() -> None:
         if r is not anim:
             with Image.open(io.BytesIO(r.data)) as im:
                 assert getattr(im, "n_frames", 1) == 1, (r.name, r.format)  # first frame only
+
+
+def test_only_one_output_has_the_bytes_it_has_among_all() -> None:
+    """``only=(name, format)`` encodes one output, from the same cascade: the on-demand
+    origin makes one named rendition with pre-generation's bytes."""
+    specs = parse_renditions("large=640:webp+jpeg,thumb=100x100:cover:jpeg+png,tiny=40")
+    data = jpeg(1200, 900, seed=3)
+    full = {(r.name, r.format): r.data for r in render(data, specs).renditions}
+    for name, fmt in (("thumb", "jpeg"), ("thumb", "png"), ("tiny", "jpeg"), ("large", "webp")):
+        (alone,) = render(data, specs, only=(name, fmt)).renditions
+        assert (alone.name, alone.format) == (name, fmt)
+        assert alone.data == full[(name, fmt)], (name, fmt)
+    # Rendered by itself, the thumb comes from another resize chain: other bytes.
+    (single,) = render(data, parse_renditions("thumb=100x100:cover:jpeg")).renditions
+    assert single.data != full[("thumb", "jpeg")]

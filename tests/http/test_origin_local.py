@@ -15,7 +15,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from support.helpers import jpeg
+from support.helpers import created, jpeg
 from support.origin import CHROMIUM, CURL, SAFARI, Reply, fetch, running
 from thumbsmith.adapters.storage.local import LocalStore
 from thumbsmith.runners import bootstrap
@@ -124,9 +124,7 @@ def test_a_miss_renders_writes_as_pre_generation_would_then_hits(url: str, root:
 
 def test_pre_made_renditions_are_hits_with_the_same_etag_as_a_miss(root: Path) -> None:
     settings = origin_settings()
-    bootstrap.processor(LocalStore(root), settings).process(
-        __import__("support.helpers", fromlist=["created"]).created("images/cat.jpg")
-    )
+    bootstrap.processor(LocalStore(root), settings).process(created("images/cat.jpg"))
     with serve(root, settings) as base:
         hit = fetch(base, "/thumb/images/cat.jpg.jpg")
         assert hit["X-Thumbsmith-Cache"] == "HIT" and image(hit) == ("jpeg", 100, 100)
@@ -138,6 +136,9 @@ def test_pre_made_renditions_are_hits_with_the_same_etag_as_a_miss(root: Path) -
         ).unlink()
         miss = fetch(base, "/thumb/images/cat.jpg.jpg")
         assert miss["X-Thumbsmith-Cache"] == "MISS" and miss["ETag"] == hit["ETag"]
+        # A strong ETag promises the same bytes: rendered alone, the rendition is the
+        # one pre-generation made beside its siblings.
+        assert miss.body == hit.body
 
 
 def test_head_answers_the_headers_without_the_body(url: str) -> None:

@@ -50,6 +50,7 @@ class Job:
     name: str = "<bytes>"
     deadline: float = math.inf
     hints: Hints = field(default_factory=Hints)
+    only: tuple[str, str] | None = None  # (name, format): encode that output alone
     header: Header | None = None  # sniff
     image: pyvips.Image | None = None  # load, then every pixel step
     orientation: int = 1  # load: EXIF orientation 1..8 of the stored pixels

@@ -26,9 +26,12 @@ def render(
     *,
     name: str = "<bytes>",
     hints: Hints | None = None,
+    only: tuple[str, str] | None = None,
 ) -> RenderResult:
     """The source's facts and one rendition per spec and format, in the order of
     ``specs`` and of each spec's formats. ``hints`` (a focal point) steer cover crops.
+    ``only=(name, format)`` encodes that one output, its pixels made exactly as among
+    all of ``specs`` (the same cascade), so its bytes are those of the full render.
 
     Raises a typed :class:`thumbsmith.errors.ImageError` naming ``name`` on bad input;
     no other exception type escapes.
@@ -39,7 +42,9 @@ def render(
     ensure_configured()
     timeout = options.decode_timeout
     deadline = time.monotonic() + timeout if timeout > 0 else math.inf
-    job = Job(bytes(data), specs, options, name=name, deadline=deadline, hints=hints or Hints())
+    job = Job(
+        bytes(data), specs, options, name=name, deadline=deadline, hints=hints or Hints(), only=only
+    )
     try:
         run(job)
         return RenderResult(job.facts(), job.renditions, job.placeholder)

@@ -61,7 +61,13 @@ def origin_config(settings: Settings, bucket: str) -> OriginConfig:
 def renderer_of(processor: Processor) -> Renderer:
     """A renderer over a Processor's store, source reader, writer and options: the very
     objects ``process()`` reads and writes with."""
-    return Renderer(processor.sources, processor.writer, processor.options, processor.object_name)
+    return Renderer(
+        processor.sources,
+        processor.writer,
+        processor.options,
+        processor.object_name,
+        processor.specs_for,
+    )
 
 
 # --- the render pool ----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Step ``encode``: each output's pixels to bytes, every format of a rendition from the
-same pixels, in the order of the specs and their formats."""
+same pixels, in the order of the specs and their formats (or the one ``only`` names)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ def step_encode(job: Job) -> None:
     for index, spec in enumerate(job.specs):
         image = job.outputs[index]
         for fmt in spec.formats:
+            if job.only is not None and job.only != (spec.name, fmt):
+                continue
             pixels = image
             if fmt == "webp" and index in job.animated:
                 pixels = job.animated[index]

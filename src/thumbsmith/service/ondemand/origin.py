@@ -292,6 +292,8 @@ class Renderer:
     writer: RenditionWriter
     options: RenderOptions
     name_of: Callable[[str, str], str]
+    #: The renditions a source gets (its rule's): a named one is made among them.
+    specs_for: Callable[[str], tuple[RenditionSpec, ...]] = lambda key: ()
 
     def render(self, job: RenderJob) -> Rendered:
         from thumbsmith.core.rendering import render  # lazy: pyvips loads only here
@@ -305,12 +307,17 @@ class Renderer:
         except ThumbsmithError as exc:
             raise exc.for_object(name) from exc
         read = time.perf_counter()
-        # One format only: the others of a named rendition are not asked for.
-        spec = dataclasses.replace(job.spec, formats=(job.format,))
         # No manifest is written here, so no placeholder is made (7 ms of a 12 MP render);
         # it never shapes a rendition's bytes.
         options = dataclasses.replace(self.options, placeholders=False)
-        result = render(source.data, [spec], options, name=name, hints=source.hints)
+        siblings = self.specs_for(job.source_key)
+        if not job.adhoc and job.spec in siblings:
+            # Among its siblings, encoding it alone: the same cascade as pre-generation's,
+            # so the same bytes, as the strong ETag (source ETag + fingerprint) promises.
+            specs, only = list(siblings), (job.spec.name, job.format)
+        else:
+            specs, only = [dataclasses.replace(job.spec, formats=(job.format,))], None
+        result = render(source.data, specs, options, name=name, hints=source.hints, only=only)
         rendition = result.renditions[0]
         rendered = time.perf_counter()
         fp = fingerprint(self.options, job.spec, job.format, source.info)
