@@ -23,10 +23,10 @@ from support.faultproxy import FaultPlan, FaultProxy
 from support.moto_server import make_buckets, make_queue, notify, queue_arn
 from support.reliability import REPO, small_jpeg
 
-N_OBJECTS = 100
+N_OBJECTS = 60
 WRAPPER = str(REPO / "tests" / "support" / "short_timeouts.py")
-# About 8% of S3 requests (some 115 of the ~1,400 a run makes): as many faults as three
-# times the objects at half the rate, in a third of the time. Stalls are rare, as each
+# About 8% of S3 requests (some 70 of the ~850 a run makes: every kind, again and again)
+# in a fifth of the time 300 objects at half the rate took. Stalls are rare, as each
 # costs a full read timeout.
 PLAN = FaultPlan(
     slowdown=0.03, internal=0.02, reset=0.016, reset_after=0.008, stall=0.004, stall_after=0.002
