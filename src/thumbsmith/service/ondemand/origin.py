@@ -9,7 +9,8 @@ Two objects, for the two sides of a render pool:
   limit), and computes the strong ETag without rendering: a hash of the source's ETag and
   the rendition's fingerprint, the two values every rendition object records.
 * :class:`Renderer` (a render process, or the same one for the inline renderer): GETs the
-  source, renders that one spec in that one format with ``core.render``, and writes it
+  source, renders that one spec in that one format with ``core.render`` (a named one among
+  its siblings, encoded alone, so its bytes are pre-generation's), and writes it
   with :class:`~thumbsmith.service.renditions.RenditionWriter`, the metadata pre-generation
   writes, so idempotency, ``sync`` and delete propagation treat it as pre-made. An ad-hoc
   result also records :data:`META_ONDEMAND` (its id).
@@ -293,7 +294,7 @@ class Renderer:
     options: RenderOptions
     name_of: Callable[[str, str], str]
     #: The renditions a source gets (its rule's): a named one is made among them.
-    specs_for: Callable[[str], tuple[RenditionSpec, ...]] = lambda key: ()
+    specs_for: Callable[[str], tuple[RenditionSpec, ...]]
 
     def render(self, job: RenderJob) -> Rendered:
         from thumbsmith.core.rendering import render  # lazy: pyvips loads only here
