@@ -10,7 +10,6 @@ import pytest
 
 from support.aws import (
     LogCollector,
-    collecting_logs,
     drain,
     jpeg_size,
     load_event,
@@ -90,12 +89,6 @@ def handler_store(settings: Settings) -> Iterator[S3Store]:
     aws_lambda.use(processor(FlakyStore(store), settings), settings)
     yield store
     aws_lambda.use(None)
-
-
-@pytest.fixture
-def logs() -> Iterator[LogCollector]:
-    with collecting_logs() as collector:
-        yield collector
 
 
 def assert_renditions(s3: Any, bucket: str, key: str, source: tuple[int, int]) -> None:

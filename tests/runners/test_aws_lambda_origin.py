@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.aws import LogCollector, collecting_logs, load_event
+from support.aws import LogCollector, load_event
 from support.faultproxy import FaultPlan, FaultProxy
 from support.helpers import jpeg
 from support.moto_server import make_buckets
@@ -63,12 +63,6 @@ def bucket(s3: Any, name: str, monkeypatch: pytest.MonkeyPatch, noise_png: bytes
     aws_lambda.use(None)  # a fresh container: settings and the app come from the env
     yield name
     aws_lambda.use(None)
-
-
-@pytest.fixture
-def logs() -> Iterator[LogCollector]:
-    with collecting_logs() as collector:
-        yield collector
 
 
 def request(
